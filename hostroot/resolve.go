@@ -1,0 +1,148 @@
+package hostroot
+
+import (
+	"io/fs"
+	"strings"
+	"syscall"
+)
+
+// target is a resolved name: the mount holding it and the symlink-free name
+// relative to that mount.
+type target struct {
+	m   *mount
+	rel string
+}
+
+// resolve walks name one component at a time with the semantics of a process
+// chroot-ed into the root: ".." never climbs above "/", an absolute symlink
+// restarts from the root, a relative one from the directory holding it, more
+// than maxLinks symlinks fail with ELOOP, and a magic link (see isMagicLink)
+// is never followed. follow says whether a final symlink is followed; a
+// trailing slash always follows and requires a directory, as in the kernel.
+//
+// Every component is examined with Lstat on the backend that holds it, so
+// the same walk crosses from one mount to another (an /etc symlink into
+// /run, say) and gives one answer whatever stores the tree.
+func (r *Root) resolve(name string, follow bool) (target, error) {
+	mustDir := len(name) > 1 && name[len(name)-1] == '/'
+	if mustDir {
+		follow = true
+	}
+	// While no symlink has been followed and name is clean, every
+	// intermediate path is a prefix of name and needs no allocation.
+	clean := isClean(name)
+	resolved := "/"
+	pending := name
+	links := 0
+	var info fs.FileInfo
+	for {
+		comp, rest := nextComponent(pending)
+		if comp == "" {
+			break
+		}
+		pending = rest
+		switch comp {
+		case ".":
+			continue
+		case "..":
+			clean = false
+			if i := strings.LastIndexByte(resolved, '/'); i > 0 {
+				resolved = resolved[:i]
+			} else {
+				resolved = "/"
+			}
+			info = nil
+			continue
+		}
+		var cand string
+		if clean {
+			cand = name[:len(name)-len(rest)]
+			cand = strings.TrimRight(cand, "/")
+		} else if resolved == "/" {
+			cand = "/" + comp
+		} else {
+			cand = resolved + "/" + comp
+		}
+		last := onlySlashes(pending)
+		fi, err := r.lstatResolved(cand)
+		if err != nil {
+			return target{}, err
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 && (!last || follow) {
+			if isMagicLink(cand) {
+				return target{}, syscall.ELOOP
+			}
+			links++
+			if links > maxLinks {
+				return target{}, syscall.ELOOP
+			}
+			link, err := r.route(cand).readlinkResolved(cand)
+			if err != nil {
+				return target{}, err
+			}
+			if link == "" {
+				return target{}, syscall.ENOENT
+			}
+			clean = false
+			if link[0] == '/' {
+				resolved = "/"
+			}
+			if pending == "" {
+				pending = link
+			} else {
+				pending = link + "/" + pending
+			}
+			info = nil
+			continue
+		}
+		if !last && !fi.IsDir() {
+			return target{}, syscall.ENOTDIR
+		}
+		resolved = cand
+		info = fi
+	}
+	if mustDir {
+		if info == nil {
+			fi, err := r.lstatResolved(resolved)
+			if err != nil {
+				return target{}, err
+			}
+			info = fi
+		}
+		if !info.IsDir() {
+			return target{}, syscall.ENOTDIR
+		}
+	}
+	m := r.route(resolved)
+	return target{m: m, rel: relTo(resolved, m.prefix)}, nil
+}
+
+// nextComponent splits the first component off p, skipping leading slashes.
+func nextComponent(p string) (comp, rest string) {
+	for len(p) > 0 && p[0] == '/' {
+		p = p[1:]
+	}
+	if i := strings.IndexByte(p, '/'); i >= 0 {
+		return p[:i], p[i:]
+	}
+	return p, ""
+}
+
+func onlySlashes(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '/' {
+			return false
+		}
+	}
+	return true
+}
+
+// lstatResolved stats a clean, symlink-free host name on its mount.
+func (r *Root) lstatResolved(name string) (fs.FileInfo, error) {
+	m := r.route(name)
+	return m.be.stat(relTo(name, m.prefix), resolveCanonical, false)
+}
+
+func (m *mount) readlinkResolved(name string) (string, error) {
+	return m.be.readlink(relTo(name, m.prefix), resolveCanonical)
+}

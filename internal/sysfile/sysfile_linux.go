@@ -1,0 +1,222 @@
+// Package sysfile holds the raw, descriptor-based file operations hostroot
+// is built on: openat2 with resolve flags, a component-by-component walk for
+// kernels without openat2, capped whole-file reads into a caller's buffer and
+// name-only directory listing with getdents64. It keeps the syscall count of a
+// /proc read at one open, one or two reads and one close.
+package sysfile
+
+import (
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Resolve flags accepted by Openat2, re-exported so callers need not import
+// x/sys for them.
+const (
+	ResolveNoXdev       = unix.RESOLVE_NO_XDEV
+	ResolveNoMagicLinks = unix.RESOLVE_NO_MAGICLINKS
+	ResolveNoSymlinks   = unix.RESOLVE_NO_SYMLINKS
+	ResolveBeneath      = unix.RESOLVE_BENEATH
+	ResolveInRoot       = unix.RESOLVE_IN_ROOT
+)
+
+// Flags every open carries: never block on a FIFO or a driver, never acquire
+// a controlling terminal, never leak into a child process. openat2 refuses
+// any flag but these with O_PATH, so O_PATH opens carry only O_CLOEXEC.
+const baseFlags = unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY
+
+func withBase(flags int) int {
+	if flags&unix.O_PATH != 0 {
+		return flags | unix.O_CLOEXEC
+	}
+	return flags | baseFlags
+}
+
+// maxRetries bounds retries of EAGAIN from openat2, which the kernel returns
+// when a concurrent rename or mount could have let ".." escape.
+const maxRetries = 8
+
+// Openat2 opens name relative to dirfd under the given resolve flags.
+func Openat2(dirfd int, name string, flags int, resolve uint64) (int, error) {
+	how := unix.OpenHow{Flags: uint64(withBase(flags)), Resolve: resolve}
+	for i := 0; ; i++ {
+		fd, err := unix.Openat2(dirfd, name, &how)
+		if err == unix.EINTR || (err == unix.EAGAIN && i < maxRetries) {
+			continue
+		}
+		return fd, err
+	}
+}
+
+// HasOpenat2 reports whether the kernel implements openat2, by opening dirfd
+// itself through it.
+func HasOpenat2(dirfd int) bool {
+	fd, err := Openat2(dirfd, ".", unix.O_PATH, 0)
+	if err == nil {
+		unix.Close(fd)
+		return true
+	}
+	return err != unix.ENOSYS && err != unix.EPERM // EPERM: seccomp filters that predate openat2
+}
+
+// Walk opens rel, a relative name with no ".", ".." or empty components,
+// one component at a time with O_NOFOLLOW, so that no symlink anywhere in it
+// is followed: a symlink met in the middle fails with ENOTDIR or ELOOP. It is
+// the fallback for kernels without openat2; "." opens dirfd itself.
+func Walk(dirfd int, rel string, flags int) (int, error) {
+	if rel == "." || rel == "" {
+		return Openat(dirfd, ".", flags)
+	}
+	cur := dirfd
+	for {
+		comp, rest, more := strings.Cut(rel, "/")
+		f := flags | unix.O_NOFOLLOW
+		if more {
+			f = unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW
+		}
+		fd, err := Openat(cur, comp, f)
+		if cur != dirfd {
+			unix.Close(cur)
+		}
+		if err != nil {
+			return -1, err
+		}
+		if !more {
+			return fd, nil
+		}
+		cur, rel = fd, rest
+	}
+}
+
+// Openat is openat(2) with the base flags, retrying EINTR.
+func Openat(dirfd int, name string, flags int) (int, error) {
+	for {
+		fd, err := unix.Openat(dirfd, name, withBase(flags), 0)
+		if err == unix.EINTR {
+			continue
+		}
+		return fd, err
+	}
+}
+
+// ReadAll appends the content of fd to dst, reading until end of file. It
+// stops and reports tooLarge once more than limit bytes have been read (dst
+// then holds the first limit bytes), and fails with EAGAIN if the file would
+// block. The Stat size is never consulted: procfs
+// and sysfs report 0 or 4096 whatever the content.
+func ReadAll(fd int, dst []byte, limit int) (_ []byte, tooLarge bool, _ error) {
+	start := len(dst)
+	for {
+		if len(dst) == cap(dst) {
+			grow := cap(dst) - start
+			if grow < 16<<10 {
+				grow = 16 << 10
+			}
+			if max := limit + 1 - (len(dst) - start); grow > max {
+				grow = max
+			}
+			if grow < 1 {
+				grow = 1
+			}
+			dst = append(dst, make([]byte, grow)...)[:len(dst)]
+		}
+		room := cap(dst) - len(dst)
+		if max := limit + 1 - (len(dst) - start); room > max {
+			room = max
+		}
+		n, err := unix.Read(fd, dst[len(dst):len(dst)+room])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return dst, false, err
+		}
+		if n <= 0 {
+			return dst, false, nil
+		}
+		dst = dst[:len(dst)+n]
+		if len(dst)-start > limit {
+			return dst[:start+limit], true, nil
+		}
+	}
+}
+
+// DirNames lists the names in the directory open at fd, without "." and
+// "..", in the order the file system returns them.
+func DirNames(fd int) ([]string, error) {
+	buf := make([]byte, 32<<10)
+	var names []string
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return names, err
+		}
+		if n <= 0 {
+			return names, nil
+		}
+		_, _, names = unix.ParseDirent(buf[:n], -1, names)
+	}
+}
+
+// FsType returns the file system magic number of the file open at fd.
+func FsType(fd int) (int64, error) {
+	var st unix.Statfs_t
+	for {
+		err := unix.Fstatfs(fd, &st)
+		if err == unix.EINTR {
+			continue
+		}
+		return int64(st.Type), err
+	}
+}
+
+// File system magic numbers hostroot checks.
+const (
+	ProcMagic  = unix.PROC_SUPER_MAGIC
+	SysfsMagic = unix.SYSFS_MAGIC
+)
+
+// Fstat stats the file open at fd (an O_PATH descriptor of a symlink gives
+// the symlink itself).
+func Fstat(fd int, st *unix.Stat_t) error {
+	for {
+		err := unix.Fstatat(fd, "", st, unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW)
+		if err == unix.EINTR {
+			continue
+		}
+		return err
+	}
+}
+
+// Readlink returns the text of the symlink open at fd as an O_PATH descriptor.
+func Readlink(fd int) (string, error) {
+	for size := 256; ; size *= 2 {
+		buf := make([]byte, size)
+		n, err := unix.Readlinkat(fd, "", buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if n < size {
+			return string(buf[:n]), nil
+		}
+		if size >= 1<<16 {
+			return "", unix.ENAMETOOLONG
+		}
+	}
+}
+
+// Close closes fd, ignoring EINTR as Linux does (the descriptor is released).
+func Close(fd int) error {
+	err := unix.Close(fd)
+	if err == unix.EINTR {
+		return nil
+	}
+	return err
+}
