@@ -182,9 +182,9 @@ type aferoFile struct {
 	f afero.File
 }
 
-func (f *aferoFile) Stat() (fs.FileInfo, error)     { return f.f.Stat() }
-func (f *aferoFile) Read(p []byte) (int, error)     { return f.f.Read(p) }
-func (f *aferoFile) Close() error                   { return f.f.Close() }
+func (f *aferoFile) Stat() (fs.FileInfo, error)              { return f.f.Stat() }
+func (f *aferoFile) Read(p []byte) (int, error)              { return f.f.Read(p) }
+func (f *aferoFile) Close() error                            { return f.f.Close() }
 func (f *aferoFile) ReadAt(p []byte, off int64) (int, error) { return f.f.ReadAt(p, off) }
 func (f *aferoFile) Seek(off int64, whence int) (int64, error) {
 	return f.f.Seek(off, whence)
