@@ -17,7 +17,7 @@ import (
 // directory, and fails with ErrUnsupported when the file system does not
 // implement it.
 type ProcRooter interface {
-	ProcRoot(pid int) (afero.Fs, error)
+	ProcRootFS(pid int) (afero.Fs, error)
 }
 
 // FromAfero returns a Root reading fsys, whose "/" is the host's root. The
@@ -132,7 +132,7 @@ func (b *aferoBackend) procRoot(rel string, _ resolveMode, pid int) (backend, er
 	if !fi.IsDir() {
 		return nil, syscall.ENOTDIR
 	}
-	sub, err := pr.ProcRoot(pid)
+	sub, err := pr.ProcRootFS(pid)
 	if err != nil {
 		return nil, err
 	}

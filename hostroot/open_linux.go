@@ -74,7 +74,7 @@ type subtree struct {
 // same-named directory inside the top tree (no symlink on the way) becomes
 // an alias; /proc and /sys get aliases of their own where they are real
 // kernel mounts inside the tree, so reads there take the trusted path.
-func openRoot(desc string, trees []subtree) (*Root, error) {
+func openRoot(desc string, trees []subtree, opts ...func(*osBackend)) (*Root, error) {
 	var mounts []*mount
 	fail := func(err error) (*Root, error) {
 		for _, m := range mounts {
@@ -122,5 +122,17 @@ func openRoot(desc string, trees []subtree) (*Root, error) {
 			}
 		}
 	}
+	for _, m := range mounts {
+		for _, o := range opts {
+			o(m.be.(*osBackend))
+		}
+	}
 	return newRoot(desc, mounts), nil
+}
+
+// dirWithoutOpenat2 is Dir as on a kernel without openat2: every lookup goes
+// through the userspace resolver and the O_NOFOLLOW walk. Tests use it to
+// hold that path to the same answers.
+func dirWithoutOpenat2(dir string) (*Root, error) {
+	return openRoot("directory "+dir+" (no openat2)", []subtree{{"/", dir}}, func(b *osBackend) { b.openat2 = false })
 }

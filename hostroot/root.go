@@ -157,11 +157,24 @@ func (r *Root) route(name string) *mount {
 	return r.mounts[len(r.mounts)-1] // "/" is always present
 }
 
-// pathErr wraps err for op on name, replacing any path a backend put in.
+// pathErr wraps err for op on name, replacing any path a backend put in,
+// and gives the io/fs sentinels their errno so every kind of Root reports
+// the same error for the same condition.
 func pathErr(op, name string, err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		err = pe.Err
+	}
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			err = syscall.ENOENT
+		case errors.Is(err, fs.ErrPermission):
+			err = syscall.EACCES
+		case errors.Is(err, fs.ErrExist):
+			err = syscall.EEXIST
+		}
 	}
 	return &fs.PathError{Op: op, Path: name, Err: err}
 }
@@ -409,6 +422,9 @@ func (r *Root) ProcRoot(pid int) (*Root, error) {
 // readerPath returns where the resolved name lives in the reading process's
 // own file system, for bridges to libraries that only take paths.
 func (r *Root) readerPath(op, name string) (string, error) {
+	if _, ok := r.route(name).be.readerPath("."); !ok {
+		return "", &fs.PathError{Op: op, Path: name, Err: errors.ErrUnsupported}
+	}
 	var p string
 	err := r.do(op, name, true, func(m *mount, rel string, mode resolveMode) error {
 		if _, err := m.be.stat(rel, mode, true); err != nil {
