@@ -1,0 +1,370 @@
+package runtimestate
+
+import (
+	"context"
+	"encoding/json"
+	"path"
+	"sort"
+	"strings"
+)
+
+// CRI-O and podman keep their containers in containers/storage. Under each
+// graph root (/var/lib/containers/storage) and run root
+// (/run/containers/storage) a <driver>-containers directory (overlay-, vfs-,
+// btrfs-, zfs-) holds containers.json, the list of every container of that
+// root, and a directory per container whose userdata/config.json is the OCI
+// spec. Podman writes the spec under its graph root and CRI-O under its run
+// root; podman's own database (libpod/bolt_state.db or db.sql, BoltDB or
+// SQLite) is not read: it is a binary format owned by podman, and the pod
+// names it holds are approximated from the infra container's hostname.
+//
+// Rootless podman uses ~/.local/share/containers/storage as graph root and
+// $XDG_RUNTIME_DIR/containers (/run/user/<uid>/containers) as run root.
+
+// storageEntry is one element of containers.json (containers/storage's
+// Container type); metadata is a string the creating tool owns, JSON for
+// podman (image-name, image-id, name) and CRI-O (RuntimeContainerMetadata,
+// with pod-name, pod-id, metadata-name, uid, namespace, pod).
+type storageEntry struct {
+	ID       string   `json:"id"`
+	Names    []string `json:"names"`
+	Image    string   `json:"image"`
+	Metadata string   `json:"metadata"`
+}
+
+type storageMetadata struct {
+	Name         string `json:"name"`
+	ImageName    string `json:"image-name"`
+	ImageID      string `json:"image-id"`
+	PodID        string `json:"pod-id"`        // CRI-O: the sandbox's ID
+	MetadataName string `json:"metadata-name"` // CRI-O: the Kubernetes name
+	UID          string `json:"uid"`           // CRI-O sandboxes: the pod UID
+	Namespace    string `json:"namespace"`     // CRI-O sandboxes: the pod namespace
+	Pod          bool   `json:"pod"`           // CRI-O: the sandbox itself
+}
+
+// parseContainersJSON parses containers/storage's containers.json read from
+// name. Entries without a valid ID are skipped; metadata that is not a JSON
+// object (other tools store their own) is ignored.
+func parseContainersJSON(name string, data []byte) ([]Info, error) {
+	var entries []storageEntry
+	if err := decodeJSON(name, data, '[', &entries); err != nil {
+		return nil, err
+	}
+	out := make([]Info, 0, len(entries))
+	for _, e := range entries {
+		if !validID(e.ID) {
+			continue
+		}
+		var md storageMetadata
+		if strings.HasPrefix(strings.TrimSpace(e.Metadata), "{") {
+			if json.Unmarshal([]byte(e.Metadata), &md) != nil {
+				md = storageMetadata{}
+			}
+		}
+		info := Info{
+			Runtime:     "podman",
+			ID:          e.ID,
+			RuntimeName: first(firstOf(e.Names), md.Name),
+			Image:       md.ImageName,
+			ImageID:     first(md.ImageID, e.Image),
+			Source:      name,
+		}
+		if md.PodID != "" || md.MetadataName != "" {
+			info.Runtime = "cri-o"
+			info.SandboxID = md.PodID
+			info.Sandbox = md.Pod
+			if md.Pod {
+				info.PodName = md.MetadataName
+				info.PodUID = md.UID
+				info.PodNamespace = md.Namespace
+			} else {
+				info.Name = md.MetadataName
+			}
+		}
+		if info.Name == "" {
+			info.Name = info.RuntimeName
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+func firstOf(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+// storageRoots is the configured roots followed by every rootless user's.
+func (s *scanner) storageRoots() []string {
+	roots := append([]string(nil), s.opts.StorageRoots...)
+	if s.opts.NoRootless {
+		return roots
+	}
+	// Unreadable /home or /run/user only means no rootless storage is seen.
+	if users, err := s.r.ReadDirNames("/home"); err == nil {
+		sort.Strings(users)
+		for _, u := range users {
+			if validName(u) {
+				roots = append(roots, path.Join("/home", u, ".local/share/containers/storage"))
+			}
+		}
+	}
+	if uids, err := s.r.ReadDirNames("/run/user"); err == nil {
+		sort.Strings(uids)
+		for _, u := range uids {
+			if isDigits(u) {
+				roots = append(roots, path.Join("/run/user", u, "containers"))
+			}
+		}
+	}
+	return roots
+}
+
+// containerDirs lists root's <driver>-containers directories.
+func (s *scanner) containerDirs(root string) ([]string, error) {
+	names, err := s.r.ReadDirNames(root)
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	var dirs []string
+	for _, n := range names {
+		if strings.HasSuffix(n, "-containers") && validID(n) {
+			dirs = append(dirs, path.Join(root, n))
+		}
+	}
+	return dirs, nil
+}
+
+func (s *scanner) readSpec(dir, id string) (*Info, error) {
+	name := path.Join(dir, id, "userdata", "config.json")
+	data, err := s.read(name, s.opts.MaxFileSize)
+	if err != nil {
+		return nil, err
+	}
+	return parseOCIConfig(name, data, id, "podman")
+}
+
+func (s *scanner) readContainersJSON(dir string) ([]Info, error) {
+	name := path.Join(dir, "containers.json")
+	data, err := s.read(name, containersJSONLimit)
+	if err != nil {
+		return nil, err
+	}
+	return parseContainersJSON(name, data)
+}
+
+// lookupStorage joins id's spec with its containers.json entry, from
+// whichever roots hold them.
+func (s *scanner) lookupStorage(id string) (*Info, error) {
+	var dirs []string
+	for _, root := range s.storageRoots() {
+		d, _ := s.containerDirs(root)
+		dirs = append(dirs, d...)
+	}
+	var found *Info
+	var firstErr error
+	keep := func(err error) {
+		if firstErr == nil && !notExist(err) {
+			firstErr = err
+		}
+	}
+	for _, dir := range dirs {
+		info, err := s.readSpec(dir, id)
+		if err != nil {
+			keep(err)
+			continue
+		}
+		found = info
+		break
+	}
+	for _, dir := range dirs {
+		entries, err := s.readContainersJSON(dir)
+		if err != nil {
+			keep(err)
+			continue
+		}
+		if e := findEntry(entries, id); e != nil {
+			if found == nil {
+				found = e
+			} else {
+				joinEntry(found, e)
+			}
+			break
+		}
+	}
+	if found == nil {
+		return nil, firstErr
+	}
+	if found.Runtime == "podman" {
+		s.podmanPod(found, dirs)
+	}
+	return found, nil
+}
+
+func findEntry(entries []Info, id string) *Info {
+	for i := range entries {
+		if entries[i].ID == id {
+			return &entries[i]
+		}
+	}
+	return nil
+}
+
+// joinEntry completes a spec's Info with its containers.json entry, which
+// alone has podman's names and image. The spec decides the runtime.
+func joinEntry(spec, entry *Info) {
+	runtime, source := spec.Runtime, spec.Source
+	fill(spec, entry)
+	spec.Runtime, spec.Source = runtime, source
+}
+
+// podmanPod marks a pod's infra container and names the pod, reading the
+// infra container's spec when info is a member.
+func (s *scanner) podmanPod(info *Info, dirs []string) {
+	if isInfra(info) {
+		info.Sandbox = true
+	}
+	if info.Sandbox {
+		info.SandboxID = info.ID
+		info.PodName = first(info.PodName, info.Hostname)
+		return
+	}
+	if info.SandboxID == "" || !validID(info.SandboxID) {
+		return
+	}
+	for _, dir := range dirs {
+		infra, err := s.readSpec(dir, info.SandboxID)
+		if err != nil {
+			continue
+		}
+		if infra.PodID == info.PodID {
+			info.PodName = first(info.PodName, infra.Hostname)
+		}
+		return
+	}
+}
+
+// isInfra recognises podman's infra container by the name podman gives it,
+// the first 12 hex digits of the pod ID followed by "-infra".
+func isInfra(info *Info) bool {
+	return len(info.PodID) >= 12 && info.RuntimeName == info.PodID[:12]+"-infra"
+}
+
+// listStorage reads every spec and containers.json of every root.
+func (s *scanner) listStorage(ctx context.Context, add func(*Info), report func(error)) error {
+	byID := map[string]*Info{}
+	var order []*Info
+	put := func(info *Info, entry bool) {
+		old, ok := byID[info.ID]
+		switch {
+		case !ok:
+			byID[info.ID] = info
+			order = append(order, info)
+		case entry:
+			joinEntry(old, info)
+		default:
+			fill(old, info)
+		}
+	}
+	var entries []*Info
+	for _, root := range s.storageRoots() {
+		dirs, err := s.containerDirs(root)
+		if err != nil {
+			if !notExist(err) {
+				report(err)
+			}
+			continue
+		}
+		for _, dir := range dirs {
+			ids, err := s.r.ReadDirNames(dir)
+			if err != nil {
+				if !notExist(err) {
+					report(err)
+				}
+				continue
+			}
+			sort.Strings(ids)
+			for _, id := range ids {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				if !validID(id) || id == "containers.json" || id == "containers.lock" {
+					continue
+				}
+				info, err := s.readSpec(dir, id)
+				if err != nil {
+					if !notExist(err) {
+						report(err)
+					}
+					continue
+				}
+				put(info, false)
+			}
+			list, err := s.readContainersJSON(dir)
+			if err != nil {
+				if !notExist(err) {
+					report(err)
+				}
+				continue
+			}
+			for i := range list {
+				entries = append(entries, &list[i])
+			}
+		}
+	}
+	// Entries last, so that a spec found in a later root still decides.
+	for _, e := range entries {
+		put(e, true)
+	}
+	// A podman container's SandboxID names its pod's infra container.
+	for _, info := range order {
+		if info.Runtime != "podman" {
+			continue
+		}
+		if isInfra(info) {
+			info.Sandbox = true
+		}
+		if sb, ok := byID[info.SandboxID]; ok && sb != info && sb.Runtime == "podman" {
+			sb.Sandbox = true
+		}
+	}
+	for _, info := range order {
+		if info.Runtime != "podman" {
+			continue
+		}
+		if info.Sandbox {
+			info.SandboxID = info.ID
+			info.PodName = first(info.PodName, info.Hostname)
+		}
+	}
+	for _, info := range order {
+		if info.Runtime == "podman" && !info.Sandbox {
+			if sb, ok := byID[info.SandboxID]; ok && sb.PodID == info.PodID {
+				info.PodName = first(info.PodName, sb.PodName)
+			}
+		}
+		add(info)
+	}
+	return nil
+}
+
+// validName accepts a directory entry as a path component.
+func validName(n string) bool {
+	return n != "" && n != "." && n != ".." && !strings.ContainsAny(n, "/\x00")
+}
+
+func isDigits(s string) bool {
+	if s == "" || len(s) > 10 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
