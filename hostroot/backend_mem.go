@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"path"
 	"sort"
 	"syscall"
 
@@ -70,7 +69,7 @@ func (b *aferoBackend) readlink(rel string, _ resolveMode) (string, error) {
 	return l.ReadlinkIfPossible(b.name(rel))
 }
 
-func (b *aferoBackend) open(rel string, _ resolveMode) (fs.File, error) {
+func (b *aferoBackend) open(rel string, _ resolveMode, base string) (fs.File, error) {
 	fi, err := b.stat(rel, resolveCanonical, false)
 	if err != nil {
 		return nil, err
@@ -82,7 +81,7 @@ func (b *aferoBackend) open(rel string, _ resolveMode) (fs.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &aferoFile{f: f}, nil
+	return &aferoFile{f: f, base: base}, nil
 }
 
 func (b *aferoBackend) appendFile(dst []byte, rel string, _ resolveMode, limit int) ([]byte, bool, error) {
@@ -179,13 +178,29 @@ func readCapped(r io.Reader, dst []byte, limit int) ([]byte, bool, error) {
 
 // aferoFile is a read-only fs.File over an afero.File.
 type aferoFile struct {
-	f afero.File
+	f    afero.File
+	base string
 }
 
-func (f *aferoFile) Stat() (fs.FileInfo, error)              { return f.f.Stat() }
-func (f *aferoFile) Read(p []byte) (int, error)              { return f.f.Read(p) }
-func (f *aferoFile) Close() error                            { return f.f.Close() }
-func (f *aferoFile) ReadAt(p []byte, off int64) (int, error) { return f.f.ReadAt(p, off) }
+func (f *aferoFile) Stat() (fs.FileInfo, error) {
+	fi, err := f.f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return named(fi, f.base), nil
+}
+func (f *aferoFile) Read(p []byte) (int, error) { return f.f.Read(p) }
+func (f *aferoFile) Close() error               { return f.f.Close() }
+
+// ReadAt reports io.EOF with a short read, as io.ReaderAt requires and
+// afero's MemMapFs does not.
+func (f *aferoFile) ReadAt(p []byte, off int64) (int, error) {
+	n, err := f.f.ReadAt(p, off)
+	if err == nil && n < len(p) {
+		err = io.EOF
+	}
+	return n, err
+}
 func (f *aferoFile) Seek(off int64, whence int) (int64, error) {
 	return f.f.Seek(off, whence)
 }
@@ -231,7 +246,7 @@ func (b *iofsBackend) readlink(rel string, _ resolveMode) (string, error) {
 	return fs.ReadLink(b.fs, rel)
 }
 
-func (b *iofsBackend) open(rel string, _ resolveMode) (fs.File, error) {
+func (b *iofsBackend) open(rel string, _ resolveMode, base string) (fs.File, error) {
 	fi, err := fs.Lstat(b.fs, rel)
 	if err != nil {
 		return nil, err
@@ -243,7 +258,7 @@ func (b *iofsBackend) open(rel string, _ resolveMode) (fs.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return readOnlyFile{f}, nil
+	return readOnlyFile{f, base}, nil
 }
 
 func (b *iofsBackend) appendFile(dst []byte, rel string, _ resolveMode, limit int) ([]byte, bool, error) {
@@ -266,6 +281,13 @@ func (b *iofsBackend) appendFile(dst []byte, rel string, _ resolveMode, limit in
 }
 
 func (b *iofsBackend) readDirNames(rel string, _ resolveMode) ([]string, error) {
+	fi, err := fs.Lstat(b.fs, rel)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return nil, syscall.ENOTDIR
+	}
 	entries, err := fs.ReadDir(b.fs, rel)
 	if err != nil {
 		return nil, err
@@ -289,11 +311,20 @@ func (b *iofsBackend) close() error                     { return nil }
 // readOnlyFile hides any write methods of the file it wraps.
 type readOnlyFile struct {
 	fs.File
+	base string
+}
+
+func (f readOnlyFile) Stat() (fs.FileInfo, error) {
+	fi, err := f.File.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return named(fi, f.base), nil
 }
 
 func (f readOnlyFile) ReadDir(n int) ([]fs.DirEntry, error) {
 	if d, ok := f.File.(fs.ReadDirFile); ok {
 		return d.ReadDir(n)
 	}
-	return nil, &fs.PathError{Op: "readdir", Path: path.Base("."), Err: syscall.ENOTDIR}
+	return nil, &fs.PathError{Op: "readdir", Path: f.base, Err: syscall.ENOTDIR}
 }

@@ -246,7 +246,7 @@ func (b *osBackend) openRead(dirfd int, rel string, mode resolveMode, wantDir bo
 	return fd, nil
 }
 
-func (b *osBackend) open(rel string, mode resolveMode) (fs.File, error) {
+func (b *osBackend) open(rel string, mode resolveMode, base string) (fs.File, error) {
 	dirfd, err := b.dir.acquire()
 	if err != nil {
 		return nil, err
@@ -267,7 +267,7 @@ func (b *osBackend) open(rel string, mode resolveMode) (fs.File, error) {
 		sysfile.Close(fd)
 		return nil, ErrNotRegular
 	}
-	return &osFile{f: os.NewFile(uintptr(fd), path.Base(rel))}, nil
+	return &osFile{f: os.NewFile(uintptr(fd), base)}, nil
 }
 
 func (b *osBackend) appendFile(dst []byte, rel string, mode resolveMode, limit int) ([]byte, bool, error) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hostscope/hostscope/hostroot"
@@ -297,7 +298,28 @@ func rootVariants(t *testing.T, es []entry) map[string]*hostroot.Root {
 		"disk (openat2)":           disk,
 		"disk (userspace, walk)":   noKernel,
 		"in-memory (hostroottest)": buildMemory(t, es),
+		"io/fs (fstest.MapFS)":     buildMapFS(es),
 	}
+}
+
+func buildMapFS(es []entry) *hostroot.Root {
+	m := fstest.MapFS{}
+	for _, e := range es {
+		name := strings.TrimPrefix(e.name, "/")
+		switch e.kind {
+		case "file":
+			m[name] = &fstest.MapFile{Data: []byte(e.content), Mode: 0o644}
+		case "dir":
+			m[name] = &fstest.MapFile{Mode: fs.ModeDir | 0o755}
+		case "symlink":
+			m[name] = &fstest.MapFile{Data: []byte(e.content), Mode: fs.ModeSymlink | 0o777}
+		case "fifo":
+			m[name] = &fstest.MapFile{Mode: fs.ModeNamedPipe | 0o644}
+		case "chardev":
+			m[name] = &fstest.MapFile{Mode: fs.ModeDevice | fs.ModeCharDevice | 0o666}
+		}
+	}
+	return hostroot.FromFS(m)
 }
 
 func runConformance(t *testing.T, es []entry, qs []query, wantEscapes func(q query, o outcome) string) {

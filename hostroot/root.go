@@ -75,7 +75,8 @@ type backend interface {
 	// stat describes rel; follow says whether a final symlink is followed.
 	stat(rel string, mode resolveMode, follow bool) (fs.FileInfo, error)
 	readlink(rel string, mode resolveMode) (string, error)
-	open(rel string, mode resolveMode) (fs.File, error)
+	// open opens rel for reading; base is the name its Stat reports.
+	open(rel string, mode resolveMode, base string) (fs.File, error)
 	// appendFile appends the regular file rel to dst; tooLarge reports that
 	// it is longer than limit (dst then holds limit bytes of it).
 	appendFile(dst []byte, rel string, mode resolveMode, limit int) (_ []byte, tooLarge bool, _ error)
@@ -318,7 +319,7 @@ func (r *Root) Readlink(name string) (string, error) {
 func (r *Root) Open(name string) (fs.File, error) {
 	var f fs.File
 	err := r.do("open", name, true, func(m *mount, rel string, mode resolveMode) (err error) {
-		f, err = m.be.open(rel, mode)
+		f, err = m.be.open(rel, mode, baseName(name))
 		return err
 	})
 	if err != nil {
@@ -448,13 +449,17 @@ type namedInfo struct {
 
 func (n namedInfo) Name() string { return n.name }
 
-func named(fi fs.FileInfo, name string) fs.FileInfo {
-	base := name
-	if trimmed := strings.TrimRight(name, "/"); trimmed != "" {
-		base = trimmed[strings.LastIndexByte(trimmed, '/')+1:]
-	} else {
-		base = "/"
+// baseName is the last component of a host name, "/" for the root.
+func baseName(name string) string {
+	trimmed := strings.TrimRight(name, "/")
+	if trimmed == "" {
+		return "/"
 	}
+	return trimmed[strings.LastIndexByte(trimmed, '/')+1:]
+}
+
+func named(fi fs.FileInfo, name string) fs.FileInfo {
+	base := baseName(name)
 	if fi.Name() == base {
 		return fi
 	}

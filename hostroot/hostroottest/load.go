@@ -61,6 +61,9 @@ func (h *Host) LoadDir(dir string) error {
 			h.Symlink(name, t)
 		case mode&fs.ModeNamedPipe != 0:
 			h.FIFO(name)
+			if err := h.Err(); err == nil {
+				h.Chmod(name, mode.Perm())
+			}
 		case mode&fs.ModeDevice != 0:
 			st, ok := fi.Sys().(*syscall.Stat_t)
 			if !ok {
@@ -174,6 +177,9 @@ func (h *Host) LoadTar(r io.Reader) error {
 			h.Device(name, Block, uint32(hdr.Devmajor), uint32(hdr.Devminor), mode)
 		case tar.TypeFifo:
 			h.FIFO(name)
+			if err := h.Err(); err == nil {
+				h.Chmod(name, mode)
+			}
 		default:
 			continue // pax headers and the like carry no file
 		}
