@@ -1,0 +1,57 @@
+// Package proc lists the processes of a host as typed, plain-data Process
+// values, read through a hostroot.Root: the machine's own /proc, a host's
+// /proc mounted into a container (a DaemonSet's /host/proc), or an in-memory
+// fixture.
+//
+// # Files
+//
+// Names are relative to the Root. Scan lists /proc once (PID directories
+// only) and, per process, reads only the files of the requested Fields:
+//
+//	FieldStat        /proc/PID/stat, and /proc/stat (btime) once per scan
+//	FieldStatus      /proc/PID/status
+//	FieldCmdline     /proc/PID/cmdline
+//	FieldExe         /proc/PID/exe (link text only)
+//	FieldCwd         /proc/PID/cwd (link text only)
+//	FieldNamespaces  /proc/PID/ns/* (link text only)
+//	FieldCgroups     /proc/PID/cgroup
+//
+// Links are read with Readlink and never followed, so Exe and Cwd are paths
+// in the process's own mount namespace; enter it with Root.ProcRoot.
+//
+// # Namespaces and permissions
+//
+// PIDs, UIDs and cgroup paths are as the Root's /proc shows them: the PID
+// namespace, user namespace and cgroup namespace of whoever mounted it (the
+// host's, for a host /proc mounted into a container). NSpid maps a PID to
+// the nested PID namespaces. Start times use the Root's own boot time, and
+// sizes in pages the reader's page size, which is the host kernel's.
+//
+// Reading exe, cwd and ns links of another user's process needs ptrace
+// access (root or CAP_SYS_PTRACE), and hardened hosts deny it even to root
+// for some processes (init, under some sandboxes). Such a failure is never
+// fatal: the field is left empty and Process.Missing says why. A process
+// that exits during a scan is skipped; whether it exited is decided by
+// whether its /proc/PID directory is still there, so a PID directory that
+// holds only some of its files (a sparse snapshot) still yields a Process,
+// with the absent files' fields in Missing.
+//
+// # Cost and concurrency
+//
+// A scan reuses one buffer for every file, parses bytes in place, and costs
+// per process one open, one or two reads and one close per file on an
+// operating-system Root. Reading status roughly doubles the cost of stat
+// alone; request FieldStatus only for the fields it carries.
+// FieldNamespaces costs one link read per namespace type.
+//
+// Scan, List, Read and NewTree are safe for concurrent use; each call has
+// its own state and nothing is cached between calls, so a long-running agent
+// always sees the host as it is. No goroutine is started.
+//
+// # When not to use it
+//
+// proc reads processes, not threads (/proc/PID/task), and not the files a
+// process has open. A single value such as one process's memory map is
+// cheaper to read directly with Root.ReadFile. Exe and Cwd name files in
+// the process's mount namespace: they are not paths in the Root.
+package proc
