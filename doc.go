@@ -1,0 +1,27 @@
+// Package hostscope reads a Linux host's processes, containers, mounts and
+// devices through a host root that may be virtualized: the native "/", the
+// host's file system mounted into a Kubernetes DaemonSet pod ("/host", or
+// only "/host/proc" and "/host/sys"), or an in-memory file system in a unit
+// test. The same reader code runs against all three.
+//
+// Every package reads files only through a hostroot.Root, which gives each
+// lookup the semantics of a process chroot-ed into the host root: absolute
+// symlinks resolve inside it, ".." stops at it, and the kernel enforces that
+// no name leaves it. Build one with hostroot.Native, hostroot.Dir,
+// hostroot.FromEnv (HOST_ROOT, HOST_PROC, HOST_SYS, ...) or, in tests, from
+// an in-memory host made with hostroot/hostroottest.
+//
+// The packages, from the bottom up:
+//
+//   - hostroot: the Root, and hostroottest for fake hosts in tests;
+//   - mounts: the mount table, from /proc/PID/mountinfo;
+//   - dev: block and character devices from /sys, the udev database and /dev;
+//   - cgroup: /proc/PID/cgroup, container identity from cgroup paths, and
+//     per-container resource figures;
+//   - proc: every process as typed, plain-data structs, streamed;
+//   - hostscope (this package): containers with their processes, names and
+//     images from the runtimes' own state files.
+//
+// The examples directory holds real programs: ps, lsblk, a snapshot tool
+// that turns a machine into a test fixture, and a deployable DaemonSet agent.
+package hostscope
