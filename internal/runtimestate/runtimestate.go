@@ -172,6 +172,13 @@ func Lookup(r *hostroot.Root, runtime, id string, opts *Options) (*Info, error) 
 		case sourceStorage:
 			info, err = s.lookupStorage(id)
 		}
+		if info != nil && info.TaskNamespace == "moby" {
+			// dockerd's own bundle only says the container exists; its
+			// config.v2.json, in a docker root not tried yet, names it.
+			if d, _ := s.lookupDocker(id); d != nil {
+				return d, nil
+			}
+		}
 		if info != nil {
 			return info, nil
 		}
@@ -187,8 +194,9 @@ func Lookup(r *hostroot.Root, runtime, id string, opts *Options) (*Info, error) 
 
 // List returns every container the state files under the Root know,
 // including stopped ones (docker's State says which), sorted by runtime and
-// ID. Containers found in several places (docker's config.v2.json and its
-// moby task bundle; podman's spec and containers.json) appear once.
+// ID. Containers found in several places appear once, as Lookup returns
+// them: docker's config.v2.json hides its task bundle in containerd's moby
+// namespace, and podman's spec is joined with its containers.json entry.
 //
 // A file that cannot be read or parsed does not stop the listing: List
 // returns what it could read together with an error joining one error per
@@ -204,8 +212,10 @@ func List(ctx context.Context, r *hostroot.Root, opts *Options) ([]Info, error) 
 		// A docker container also shows up as a task in containerd's moby
 		// namespace; key both as docker so they merge.
 		key := info.Runtime + "\x00" + info.ID
-		if old, ok := byKey[key]; ok {
-			fill(old, info)
+		if _, ok := byKey[key]; ok {
+			// Only dockerd's moby bundles repeat a container already
+			// listed (from its config.v2.json, which says more); keep
+			// that one as Lookup returns it.
 			return
 		}
 		byKey[key] = info
