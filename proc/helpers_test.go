@@ -28,3 +28,5 @@ func statLine(fields map[int]string) string {
 	}
 	return "4242 (sleep) " + strings.Join(rest, " ") + "\n"
 }
+
+func pageSize() int { return os.Getpagesize() }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hostscope/hostscope/hostroot"
@@ -89,7 +90,7 @@ func Read(r *hostroot.Root, pid int, fields Field) (*Process, error) {
 	defer s.release()
 	p, err := s.read(pid)
 	if errors.Is(err, errVanished) {
-		return nil, &fs.PathError{Op: "read", Path: "/proc/" + strconv.Itoa(pid), Err: fs.ErrNotExist}
+		return nil, &fs.PathError{Op: "read", Path: "/proc/" + strconv.Itoa(pid), Err: syscall.ENOENT}
 	}
 	return p, err
 }

@@ -70,7 +70,9 @@ func (t *Tree) Ancestors(pid int) []*Process {
 }
 
 // Roots returns the processes whose parent is not in the tree, ascending by
-// PID: on a live host, init (1) and kthreadd (2).
+// PID: on a live host, init (1) and kthreadd (2). Processes on a parent
+// loop (only a hand-made or inconsistent snapshot has one) are below no
+// root.
 func (t *Tree) Roots() []*Process {
 	var out []*Process
 	for pid, p := range t.ByPID {

@@ -1,0 +1,108 @@
+package proc_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hostscope/hostscope/hostroot/hostroottest"
+	"github.com/hostscope/hostscope/proc"
+)
+
+// exampleHost is a tiny host: init, a shell and the sleep it started, and a
+// kernel thread.
+func exampleHost() *hostroottest.Host {
+	stat := func(pid, ppid int, comm, state string, flags, start int) string {
+		return fmt.Sprintf("%d (%s) %s %d %d %d 0 -1 %d 0 0 0 0 12 3 0 0 20 0 1 0 %d 4096 1 18446744073709551615 0 0 0\n",
+			pid, comm, state, ppid, pid, pid, flags, start)
+	}
+	return hostroottest.New().
+		File("/proc/stat", "cpu  1 2 3 4\nbtime 1700000000\n").
+		File("/proc/1/stat", stat(1, 0, "systemd", "S", 0x400100, 5)).
+		File("/proc/1/cmdline", "/sbin/init\x00").
+		Symlink("/proc/1/exe", "/usr/lib/systemd/systemd").
+		File("/proc/2/stat", stat(2, 0, "kthreadd", "S", 0x208040, 5)).
+		File("/proc/2/cmdline", "").
+		File("/proc/80/stat", stat(80, 1, "bash", "S", 0x400000, 1234)).
+		File("/proc/80/cmdline", "-bash\x00").
+		Symlink("/proc/80/exe", "/usr/bin/bash").
+		File("/proc/81/stat", stat(81, 80, "sleep", "S", 0x400000, 2000)).
+		File("/proc/81/cmdline", "sleep\x00600\x00").
+		Symlink("/proc/81/exe", "/usr/bin/sleep (deleted)")
+}
+
+func ExampleScan() {
+	r, err := exampleHost().Root()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	opts := &proc.ScanOptions{Fields: proc.FieldStat | proc.FieldCmdline | proc.FieldExe}
+	err = proc.Scan(context.Background(), r, opts, func(p *proc.Process) error {
+		fmt.Printf("%d %d %s %s kthread=%v %q exe=%q deleted=%v %s\n", p.PID, p.PPID, p.State, p.Comm,
+			p.KernelThread, p.Cmdline, p.Exe, p.ExeDeleted, p.StartTime.UTC().Format("15:04:05.00"))
+		return nil
+	})
+	if err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// 1 0 S systemd kthread=false ["/sbin/init"] exe="/usr/lib/systemd/systemd" deleted=false 22:13:20.05
+	// 2 0 S kthreadd kthread=true [] exe="" deleted=false 22:13:20.05
+	// 80 1 S bash kthread=false ["-bash"] exe="/usr/bin/bash" deleted=false 22:13:32.34
+	// 81 80 S sleep kthread=false ["sleep" "600"] exe="/usr/bin/sleep" deleted=true 22:13:40.00
+}
+
+func ExampleNewTree() {
+	r, err := exampleHost().Root()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	procs, err := proc.List(context.Background(), r, &proc.ScanOptions{Fields: proc.FieldStat})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	tree := proc.NewTree(procs)
+	var draw func(p *proc.Process, depth int)
+	draw = func(p *proc.Process, depth int) {
+		fmt.Printf("%s%d %s\n", strings.Repeat("  ", depth), p.PID, p.Comm)
+		for _, c := range tree.Children(p.PID) {
+			draw(c, depth+1)
+		}
+	}
+	for _, root := range tree.Roots() {
+		draw(root, 0)
+	}
+	for _, a := range tree.Ancestors(81) {
+		fmt.Print(a.Comm, " ")
+	}
+	fmt.Println()
+	// Output:
+	// 1 systemd
+	//   80 bash
+	//     81 sleep
+	// 2 kthreadd
+	// bash systemd
+}
+
+// A field that cannot be read is reported in Missing; the rest is filled.
+func ExampleRead() {
+	r, err := exampleHost().Root()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	p, err := proc.Read(r, 80, proc.FieldStat|proc.FieldStatus)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(p.Comm, p.PPID, p.Missing[proc.FieldStatus])
+	_, err = proc.Read(r, 99, proc.FieldStat)
+	fmt.Println(err)
+	// Output:
+	// bash 1 read /proc/80/status: no such file or directory
+	// read /proc/99: no such file or directory
+}
