@@ -3,6 +3,7 @@ package cgroup
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -18,16 +19,33 @@ type Entry struct {
 	// line with an empty list.
 	Controllers []string
 	// Path is the cgroup's path relative to the hierarchy's root, as the
-	// reading process's cgroup namespace shows it.
+	// reading process's cgroup namespace shows it: "/../.." steps lead out of
+	// that namespace, and a process at the namespace's root shows "/".
 	Path string
 }
 
+// Has reports whether the entry's hierarchy carries controller, a v1
+// controller name ("memory") or a named hierarchy ("name=systemd").
+func (e Entry) Has(controller string) bool {
+	return slices.Contains(e.Controllers, controller)
+}
+
 // ParseEntries parses the content of a /proc/PID/cgroup file. name is the
-// file's host-absolute name, used in errors. A line that is not
-// "number:list:path" is an error wrapping hostroot.ErrMalformed that names
-// the file and line.
+// file's host-absolute name, used in errors.
+//
+// The kernel writes one "number:list:path" line per hierarchy; the path is
+// everything after the second colon, so a path holding ':' (containerd's
+// "slice:prefix:id" cgroups) is kept whole. Blank lines, spaces and tabs
+// before a line and a trailing "\r" are tolerated, since texts copied from
+// logs and bug reports carry them; the kernel writes none of them.
+//
+// A line that is not "number:list:path" makes ParseEntries return an error
+// wrapping hostroot.ErrMalformed that names the file and the first such
+// line, together with every well-formed entry of the file, so a caller that
+// wants a best-effort answer can still use them.
 func ParseEntries(data []byte, name string) ([]Entry, error) {
 	var entries []Entry
+	var firstErr error
 	for lineNo := 1; len(data) > 0; lineNo++ {
 		line := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -35,26 +53,43 @@ func ParseEntries(data []byte, name string) ([]Entry, error) {
 		} else {
 			data = nil
 		}
-		if len(line) == 0 {
+		line = bytes.TrimLeft(line, " \t")
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		id, rest, ok := bytes.Cut(line, []byte{':'})
-		if !ok {
-			return nil, fmt.Errorf("%w: %s line %d: no ':' after the hierarchy ID", hostroot.ErrMalformed, name, lineNo)
-		}
-		ctrl, path, ok := bytes.Cut(rest, []byte{':'})
-		if !ok {
-			return nil, fmt.Errorf("%w: %s line %d: no ':' after the controller list", hostroot.ErrMalformed, name, lineNo)
-		}
-		n, err := strconv.Atoi(string(id))
-		if err != nil || n < 0 {
-			return nil, fmt.Errorf("%w: %s line %d: hierarchy ID %q is not a number", hostroot.ErrMalformed, name, lineNo, id)
-		}
-		e := Entry{HierarchyID: n, Path: string(path)}
-		if len(ctrl) > 0 {
-			e.Controllers = strings.Split(string(ctrl), ",")
+		e, err := parseEntry(line)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("%w: %s line %d: %v", hostroot.ErrMalformed, name, lineNo, err)
+			}
+			continue
 		}
 		entries = append(entries, e)
 	}
-	return entries, nil
+	return entries, firstErr
+}
+
+// parseEntry parses one line without its newline.
+func parseEntry(line []byte) (Entry, error) {
+	id, rest, ok := bytes.Cut(line, []byte{':'})
+	if !ok {
+		return Entry{}, fmt.Errorf("no ':' after the hierarchy ID")
+	}
+	ctrl, path, ok := bytes.Cut(rest, []byte{':'})
+	if !ok {
+		return Entry{}, fmt.Errorf("no ':' after the controller list")
+	}
+	n, err := strconv.ParseUint(string(id), 10, 31)
+	if err != nil {
+		return Entry{}, fmt.Errorf("hierarchy ID %q is not a number", id)
+	}
+	e := Entry{HierarchyID: int(n), Path: string(path)}
+	if len(ctrl) > 0 {
+		e.Controllers = strings.Split(string(ctrl), ",")
+		if slices.Contains(e.Controllers, "") {
+			return Entry{}, fmt.Errorf("empty name in controller list %q", ctrl)
+		}
+	}
+	return e, nil
 }
