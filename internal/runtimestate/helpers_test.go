@@ -18,6 +18,11 @@ const (
 	capPodmanInPod   = "b00d944996a1b544d9879af976eac58d39999c0834c3a6a090b6bfc0ff98ea15" // podman run --pod rs-pod --name rs-inpod
 	capKubeInfra     = "2c4479edbc92639688e56928df6396183abfe173a91644257807143bcf132723" // podman kube play, pod rs-kube
 	capKubeWorker    = "7bd627301f5674308b8eebb37b3c99b18ef700434ee6dfeb2ac67f14d6e1f4bc" // its container "worker"
+	// Rootless podman, under /home/hsrootless (uid 1001), chose the vfs
+	// driver; under cgroup v1 it makes no cgroups, so its specs hold no pod ID.
+	capRootlessCtr   = "864310194a929620df0c78ffeb793b5ef714ef102878e96cf1a8cad3147ce94c" // rootless: podman run -d --network none --name rl-ctr
+	capRootlessInfra = "41b740af6b01bd39acbd6e46f24a65a3b16eb40a184849778e2bf7b082cf5860" // rootless: podman pod create --name rl-pod
+	capRootlessInPod = "6647b1ff7390281c562473f9acc5577200094880be71cfe5993020ab771fcb00" // rootless: podman run --pod rl-pod --name rl-inpod
 	capPodIDRsPod    = "36c80cbe33d5d1494ab5434d627d4cb682f84b3c2c60de76ad4c0b6799321386"
 	capPodIDRsKube   = "a421446ce19200ba852fdc0cc971f86a24d62a4ab69e033e2447e0dffbb3f3f8"
 	capBusyboxDocker = "sha256:35e49a83a99e242ded659f6a6372a567c1294bf1a086da03b8f2a17325276e9a"

@@ -291,6 +291,8 @@ type row struct {
 	State, TaskNamespace                         string
 }
 
+var byRuntimeID = cmpopts.SortSlices(func(a, b row) bool { return a.Runtime+a.ID < b.Runtime+b.ID })
+
 func rows(infos []Info) []row {
 	out := make([]row, 0, len(infos))
 	for _, i := range infos {
@@ -324,9 +326,7 @@ func TestList(t *testing.T) {
 		{"podman", capPodmanInPod, "rs-inpod", busybox, "rs-pod", capPodmanInfra, false, "", ""},
 		{"podman", idBob, "", "", "", "", false, "", ""},
 	}
-	if diff := cmp.Diff(want, rows(got), cmpopts.SortSlices(func(a, b row) bool {
-		return a.Runtime+a.ID < b.Runtime+b.ID
-	})); diff != "" {
+	if diff := cmp.Diff(want, rows(got), byRuntimeID); diff != "" {
 		t.Errorf("List() mismatch (-want +got):\n%s", diff)
 	}
 	// One error per bad file, each naming it.
@@ -359,8 +359,8 @@ func TestList(t *testing.T) {
 }
 
 // TestListCapture lists the real captures read from disk through an
-// OS-backed Root, checking every field of two containers and the joins of
-// all.
+// OS-backed Root, checking the joins of all, and that Lookup agrees with
+// List on every field of the pods' containers.
 func TestListCapture(t *testing.T) {
 	dir, err := filepath.Abs("testdata/capture")
 	if err != nil {
@@ -371,7 +371,7 @@ func TestListCapture(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	got, err := List(context.Background(), r, &Options{NoRootless: true})
+	got, err := List(context.Background(), r, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,13 +385,16 @@ func TestListCapture(t *testing.T) {
 		{"podman", capKubeWorker, "rs-kube-worker", busybox, "rs-kube", capKubeInfra, false, "", ""},
 		{"podman", capPodmanInfra, "36c80cbe33d5-infra", pause, "rs-pod", capPodmanInfra, true, "", ""},
 		{"podman", capPodmanInPod, "rs-inpod", busybox, "rs-pod", capPodmanInfra, false, "", ""},
+		{"podman", capRootlessInfra, "708cf0279a8c-infra", pause, "rl-pod", capRootlessInfra, true, "", ""},
+		{"podman", capRootlessInPod, "rl-inpod", "localhost/rl:test", "rl-pod", capRootlessInfra, false, "", ""},
+		{"podman", capRootlessCtr, "rl-ctr", "localhost/rl:test", "", "", false, "", ""},
 	}
-	if diff := cmp.Diff(want, rows(got)); diff != "" {
+	if diff := cmp.Diff(want, rows(got), byRuntimeID); diff != "" {
 		t.Errorf("List() mismatch (-want +got):\n%s", diff)
 	}
 	// Whole values for two: Lookup and List must agree.
-	for _, id := range []string{capDockerExited, capPodmanInPod} {
-		one, err := Lookup(r, "", id, &Options{NoRootless: true})
+	for _, id := range []string{capDockerExited, capPodmanInPod, capPodmanInfra, capRootlessInfra, capRootlessInPod} {
+		one, err := Lookup(r, "", id, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -249,9 +249,15 @@ func (s *scanner) podmanPod(info *Info, dirs []string) {
 }
 
 // isInfra recognises podman's infra container by the name podman gives it,
-// the first 12 hex digits of the pod ID followed by "-infra".
+// the first 12 hex digits of the pod ID followed by "-infra". Rootless podman
+// under cgroup v1 creates no cgroups, so its specs carry no pod ID: the name's
+// shape alone must do there.
 func isInfra(info *Info) bool {
-	return len(info.PodID) >= 12 && info.RuntimeName == info.PodID[:12]+"-infra"
+	prefix, ok := strings.CutSuffix(info.RuntimeName, "-infra")
+	if !ok || len(prefix) != 12 || !isHex(prefix+strings.Repeat("0", 52)) {
+		return false
+	}
+	return info.PodID == "" || strings.HasPrefix(info.PodID, prefix)
 }
 
 // listStorage reads every spec and containers.json of every root.
