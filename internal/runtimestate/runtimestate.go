@@ -86,15 +86,16 @@ type Options struct {
 	// DefaultMaxFileSize); 0 means the default.
 	MaxFileSize int
 	// DockerRoots are docker data roots, each holding containers/<id>/.
-	// Nil means DefaultDockerRoots.
+	// Nil means DefaultDockerRoots(); to add a root, append to that.
 	DockerRoots []string
 	// TaskRoots are containerd state directories, each holding
 	// io.containerd.runtime.v2.task/<namespace>/<id>/ and the v1
 	// io.containerd.runtime.v1.linux/<namespace>/<id>/. Nil means
-	// DefaultTaskRoots.
+	// DefaultTaskRoots().
 	TaskRoots []string
 	// StorageRoots are containers/storage graph and run roots, each holding
-	// overlay-containers/. Nil means DefaultStorageRoots.
+	// <driver>-containers/. Nil means DefaultStorageRoots(). Rootless
+	// users' roots are added unless NoRootless is set.
 	StorageRoots []string
 	// NoRootless skips rootless podman's per-user storage under /home/*
 	// and /run/user/*.
@@ -113,25 +114,38 @@ const DefaultMaxFileSize = 4 << 20
 // holds some 25,000 containers.
 const containersJSONLimit = hostroot.DefaultReadLimit
 
-// Default locations, as the runtimes' packages install them. Users of
-// custom data roots (docker's data-root, CRI-O's root and runroot) list
-// theirs in Options.
-var (
-	DefaultDockerRoots = []string{
+// DefaultDockerRoots returns the docker data roots tried when
+// Options.DockerRoots is nil: the package default and the snap's.
+func DefaultDockerRoots() []string {
+	return []string{
 		"/var/lib/docker",
 		"/var/snap/docker/common/var-lib-docker",
 	}
-	DefaultTaskRoots = []string{
+}
+
+// DefaultTaskRoots returns the containerd state directories tried when
+// Options.TaskRoots is nil: the system containerd's, the one dockerd starts
+// itself when not given a containerd socket, k3s's and microk8s's.
+func DefaultTaskRoots() []string {
+	return []string{
 		"/run/containerd",
-		"/run/docker/containerd/daemon", // the containerd dockerd starts itself
+		"/run/docker/containerd/daemon",
 		"/run/k3s/containerd",
 		"/var/snap/microk8s/common/run/containerd",
 	}
-	DefaultStorageRoots = []string{
+}
+
+// DefaultStorageRoots returns the containers/storage roots tried when
+// Options.StorageRoots is nil: the rootful graph root (podman's specs, and
+// the containers.json CRI-O and podman share) and run root (CRI-O's specs).
+// Hosts that moved them (storage.conf's graphroot and runroot, CRI-O's
+// --root and --runroot) list theirs in Options.
+func DefaultStorageRoots() []string {
+	return []string{
 		"/var/lib/containers/storage",
 		"/run/containers/storage",
 	}
-)
+}
 
 // errStop ends a walk early; it never reaches a caller.
 var errStop = errors.New("stop")
@@ -278,13 +292,13 @@ func newScanner(r *hostroot.Root, opts *Options) *scanner {
 		s.opts.MaxFileSize = DefaultMaxFileSize
 	}
 	if s.opts.DockerRoots == nil {
-		s.opts.DockerRoots = DefaultDockerRoots
+		s.opts.DockerRoots = DefaultDockerRoots()
 	}
 	if s.opts.TaskRoots == nil {
-		s.opts.TaskRoots = DefaultTaskRoots
+		s.opts.TaskRoots = DefaultTaskRoots()
 	}
 	if s.opts.StorageRoots == nil {
-		s.opts.StorageRoots = DefaultStorageRoots
+		s.opts.StorageRoots = DefaultStorageRoots()
 	}
 	return s
 }

@@ -160,17 +160,20 @@ func (s *scanner) readContainersJSON(dir string) ([]Info, error) {
 // lookupStorage joins id's spec with its containers.json entry, from
 // whichever roots hold them.
 func (s *scanner) lookupStorage(id string) (*Info, error) {
-	var dirs []string
-	for _, root := range s.storageRoots() {
-		d, _ := s.containerDirs(root)
-		dirs = append(dirs, d...)
-	}
 	var found *Info
 	var firstErr error
 	keep := func(err error) {
 		if firstErr == nil && !notExist(err) {
 			firstErr = err
 		}
+	}
+	var dirs []string
+	for _, root := range s.storageRoots() {
+		d, err := s.containerDirs(root)
+		if err != nil {
+			keep(err)
+		}
+		dirs = append(dirs, d...)
 	}
 	for _, dir := range dirs {
 		info, err := s.readSpec(dir, id)
