@@ -197,8 +197,8 @@ var mountCases = []mountCase{
 			"301 26 0:91 / /var/lib/kubelet/pods/<UA>/volumes/kubernetes.io~projected/kube-api-access-x7k2 rw,relatime - tmpfs tmpfs rw,size=3979820k\n",
 	},
 	{
-		name:   "truncated table",
-		source: "a mountinfo cut after the root line",
+		name:      "truncated table",
+		source:    "a mountinfo cut after the root line",
 		mountinfo: miRootOverlay,
 	},
 }
