@@ -33,7 +33,10 @@
 // lookup leaves the Root, unknown fields are ignored, and a file of the wrong
 // shape yields an error wrapping hostroot.ErrMalformed that names it, never a
 // panic. A missing file is the normal case (ErrNotFound): callers leave the
-// names empty and go on.
+// names empty and go on. Rootless podman's storage belongs to its user, who
+// can write anything there, including state claiming another container's
+// ID: such state is marked Info.Rootless, rootful locations are read first,
+// and a user's files never complete a rootful container's state.
 //
 // Permissions: the state directories are root-only (docker's
 // containers/<id> is mode 0710 and config.v2.json 0600), so an unprivileged

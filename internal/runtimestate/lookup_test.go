@@ -31,6 +31,7 @@ const (
 	idNoFile    = "7007700770077007700770077007700770077007700770077007700770077007"
 	idBothBad   = "7008700870087008700870087008700870087008700870087008700870087008"
 	idAbsent    = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+	idLone      = "10e010e010e010e010e010e010e010e010e010e010e010e010e010e010e010e0"
 )
 
 // joinJSONArrays concatenates JSON arrays: CRI-O and podman share one
@@ -97,6 +98,13 @@ func fixtureHost(tb testing.TB) *hostroot.Root {
 	h.File("/run/user/1000/containers/overlay-containers/"+idAlice+"/userdata/pidfile", "777")
 	h.File("/home/bob/.local/share/containers/storage/vfs-containers/"+idBob+"/userdata/config.json",
 		`{"annotations":{"io.container.manager":"libpod"}}`)
+	// mallory's rootless storage claims rootful IDs: a podman container's,
+	// and that of a rootful spec whose containers.json entry is missing.
+	h.File(capStorageDir+idLone+"/userdata/config.json", `{"hostname":"lone","annotations":{"io.container.manager":"libpod"}}`)
+	mallory := "/home/mallory/.local/share/containers/storage/overlay-containers/"
+	h.File(mallory+capPodmanPlain+"/userdata/config.json", `{"hostname":"evil","annotations":{"io.container.manager":"libpod","io.kubernetes.cri-o.SandboxID":"`+capPodmanInfra+`"}}`)
+	h.File(mallory+"containers.json", `[{"id":"`+capPodmanPlain+`","names":["evil"],"metadata":"{\"image-name\":\"evil:latest\"}"},
+		{"id":"`+idLone+`","names":["evil"],"metadata":"{\"image-name\":\"evil:latest\"}"}]`)
 	h.Dir("/run/user/0")
 	h.Dir("/run/user/not-a-uid")
 	h.Dir("/home/carol")
@@ -237,13 +245,18 @@ func TestLookup(t *testing.T) {
 			name: "rootless podman", runtime: "podman", id: idAlice,
 			want: &Info{Runtime: "podman", ID: idAlice, Name: "alice-web", RuntimeName: "alice-web",
 				Image: "docker.io/library/nginx:latest", ImageID: "abc", Hostname: idAlice[:12],
-				Annotations: map[string]string{"io.container.manager": "libpod"},
-				Source:      "/home/alice/.local/share/containers/storage/overlay-containers/" + idAlice + "/userdata/config.json"},
+				Annotations: map[string]string{"io.container.manager": "libpod"}, Rootless: true,
+				Source: "/home/alice/.local/share/containers/storage/overlay-containers/" + idAlice + "/userdata/config.json"},
 		},
 		{
 			name: "rootless podman, vfs driver, no containers.json", runtime: "", id: idBob,
-			want: &Info{Runtime: "podman", ID: idBob, Annotations: map[string]string{"io.container.manager": "libpod"},
+			want: &Info{Runtime: "podman", ID: idBob, Annotations: map[string]string{"io.container.manager": "libpod"}, Rootless: true,
 				Source: "/home/bob/.local/share/containers/storage/vfs-containers/" + idBob + "/userdata/config.json"},
+		},
+		{
+			name: "a user's containers.json never names a rootful container", runtime: "podman", id: idLone,
+			want: &Info{Runtime: "podman", ID: idLone, Hostname: "lone", Annotations: map[string]string{"io.container.manager": "libpod"},
+				Source: capStorageDir + idLone + "/userdata/config.json"},
 		},
 		{name: "rootless storage skipped on request", runtime: "podman", id: idAlice, opts: &Options{NoRootless: true}, err: ErrNotFound},
 		{name: "absent", runtime: "docker", id: idAbsent, err: ErrNotFound},
@@ -325,6 +338,7 @@ func TestList(t *testing.T) {
 		{"podman", capPodmanInfra, "36c80cbe33d5-infra", pause, "rs-pod", capPodmanInfra, true, "", ""},
 		{"podman", capPodmanInPod, "rs-inpod", busybox, "rs-pod", capPodmanInfra, false, "", ""},
 		{"podman", idBob, "", "", "", "", false, "", ""},
+		{"podman", idLone, "", "", "", "", false, "", ""},
 	}
 	if diff := cmp.Diff(want, rows(got), byRuntimeID); diff != "" {
 		t.Errorf("List() mismatch (-want +got):\n%s", diff)

@@ -53,6 +53,12 @@ type Info struct {
 	// Sandbox marks the pod's sandbox (pause or infra) container itself.
 	Sandbox bool
 
+	// Rootless marks state read from a user's rootless podman storage
+	// (under /home or /run/user): that user writes those files, so their
+	// names are the user's claims. Rootful locations are read first, and a
+	// user's files never add to a rootful container's state.
+	Rootless bool
+
 	// Hostname is the container's hostname from its configuration; empty
 	// when it shares another container's UTS namespace.
 	Hostname string
@@ -353,6 +359,7 @@ func fill(dst, src *Info) {
 	str(&dst.State, src.State)
 	str(&dst.Source, src.Source)
 	dst.Sandbox = dst.Sandbox || src.Sandbox
+	dst.Rootless = dst.Rootless || src.Rootless
 	if dst.PID == 0 {
 		dst.PID = src.PID
 	}

@@ -97,9 +97,19 @@ func firstOf(s []string) string {
 	return s[0]
 }
 
+// storageDir is a <driver>-containers directory; rootless marks one in a
+// user's storage, whose files that user writes.
+type storageDir struct {
+	path     string
+	rootless bool
+}
+
 // storageRoots is the configured roots followed by every rootless user's.
-func (s *scanner) storageRoots() []string {
-	roots := append([]string(nil), s.opts.StorageRoots...)
+func (s *scanner) storageRoots() []storageDir {
+	var roots []storageDir
+	for _, r := range s.opts.StorageRoots {
+		roots = append(roots, storageDir{r, false})
+	}
 	if s.opts.NoRootless {
 		return roots
 	}
@@ -108,7 +118,7 @@ func (s *scanner) storageRoots() []string {
 		sort.Strings(users)
 		for _, u := range users {
 			if validName(u) {
-				roots = append(roots, path.Join("/home", u, ".local/share/containers/storage"))
+				roots = append(roots, storageDir{path.Join("/home", u, ".local/share/containers/storage"), true})
 			}
 		}
 	}
@@ -116,7 +126,7 @@ func (s *scanner) storageRoots() []string {
 		sort.Strings(uids)
 		for _, u := range uids {
 			if isDigits(u) {
-				roots = append(roots, path.Join("/run/user", u, "containers"))
+				roots = append(roots, storageDir{path.Join("/run/user", u, "containers"), true})
 			}
 		}
 	}
@@ -124,41 +134,51 @@ func (s *scanner) storageRoots() []string {
 }
 
 // containerDirs lists root's <driver>-containers directories.
-func (s *scanner) containerDirs(root string) ([]string, error) {
-	names, err := s.r.ReadDirNames(root)
+func (s *scanner) containerDirs(root storageDir) ([]storageDir, error) {
+	names, err := s.r.ReadDirNames(root.path)
 	if err != nil {
 		return nil, err
 	}
 	sort.Strings(names)
-	var dirs []string
+	var dirs []storageDir
 	for _, n := range names {
 		if strings.HasSuffix(n, "-containers") && validID(n) {
-			dirs = append(dirs, path.Join(root, n))
+			dirs = append(dirs, storageDir{path.Join(root.path, n), root.rootless})
 		}
 	}
 	return dirs, nil
 }
 
-func (s *scanner) readSpec(dir, id string) (*Info, error) {
-	name := path.Join(dir, id, "userdata", "config.json")
+func (s *scanner) readSpec(dir storageDir, id string) (*Info, error) {
+	name := path.Join(dir.path, id, "userdata", "config.json")
 	data, err := s.read(name, s.opts.MaxFileSize)
 	if err != nil {
 		return nil, err
 	}
-	return parseOCIConfig(name, data, id, "podman")
+	info, err := parseOCIConfig(name, data, id, "podman")
+	if err != nil {
+		return nil, err
+	}
+	info.Rootless = dir.rootless
+	return info, nil
 }
 
-func (s *scanner) readContainersJSON(dir string) ([]Info, error) {
-	name := path.Join(dir, "containers.json")
+func (s *scanner) readContainersJSON(dir storageDir) ([]Info, error) {
+	name := path.Join(dir.path, "containers.json")
 	data, err := s.read(name, containersJSONLimit)
 	if err != nil {
 		return nil, err
 	}
-	return parseContainersJSON(name, data)
+	infos, err := parseContainersJSON(name, data)
+	for i := range infos {
+		infos[i].Rootless = dir.rootless
+	}
+	return infos, err
 }
 
 // lookupStorage joins id's spec with its containers.json entry, from
-// whichever roots hold them.
+// whichever roots hold them. Rootful roots come first, and a rootful spec is
+// only joined with a rootful entry: a user's files may claim any ID.
 func (s *scanner) lookupStorage(id string) (*Info, error) {
 	var found *Info
 	var firstErr error
@@ -167,7 +187,7 @@ func (s *scanner) lookupStorage(id string) (*Info, error) {
 			firstErr = err
 		}
 	}
-	var dirs []string
+	var dirs []storageDir
 	for _, root := range s.storageRoots() {
 		d, err := s.containerDirs(root)
 		if err != nil {
@@ -185,6 +205,9 @@ func (s *scanner) lookupStorage(id string) (*Info, error) {
 		break
 	}
 	for _, dir := range dirs {
+		if found != nil && found.Rootless != dir.rootless {
+			continue
+		}
 		entries, err := s.readContainersJSON(dir)
 		if err != nil {
 			keep(err)
@@ -227,7 +250,7 @@ func joinEntry(spec, entry *Info) {
 
 // podmanPod marks a pod's infra container and names the pod, reading the
 // infra container's spec when info is a member.
-func (s *scanner) podmanPod(info *Info, dirs []string) {
+func (s *scanner) podmanPod(info *Info, dirs []storageDir) {
 	if isInfra(info) {
 		info.Sandbox = true
 	}
@@ -240,6 +263,9 @@ func (s *scanner) podmanPod(info *Info, dirs []string) {
 		return
 	}
 	for _, dir := range dirs {
+		if dir.rootless != info.Rootless {
+			continue
+		}
 		infra, err := s.readSpec(dir, info.SandboxID)
 		if err != nil {
 			continue
@@ -273,6 +299,9 @@ func (s *scanner) listStorage(ctx context.Context, add func(*Info), report func(
 		case !ok:
 			byID[info.ID] = info
 			order = append(order, info)
+		case old.Rootless != info.Rootless:
+			// A user's storage claiming a rootful container's ID (rootful
+			// roots are read first): not joined.
 		case entry:
 			joinEntry(old, info)
 		default:
@@ -289,7 +318,7 @@ func (s *scanner) listStorage(ctx context.Context, add func(*Info), report func(
 			continue
 		}
 		for _, dir := range dirs {
-			ids, err := s.r.ReadDirNames(dir)
+			ids, err := s.r.ReadDirNames(dir.path)
 			if err != nil {
 				if !notExist(err) {
 					report(err)
@@ -337,7 +366,7 @@ func (s *scanner) listStorage(ctx context.Context, add func(*Info), report func(
 		if isInfra(info) {
 			info.Sandbox = true
 		}
-		if sb, ok := byID[info.SandboxID]; ok && sb != info && sb.Runtime == "podman" {
+		if sb, ok := byID[info.SandboxID]; ok && sb != info && sb.Runtime == "podman" && sb.Rootless == info.Rootless {
 			sb.Sandbox = true
 		}
 	}
@@ -352,7 +381,7 @@ func (s *scanner) listStorage(ctx context.Context, add func(*Info), report func(
 	}
 	for _, info := range order {
 		if info.Runtime == "podman" && !info.Sandbox {
-			if sb, ok := byID[info.SandboxID]; ok && sb.PodID == info.PodID {
+			if sb, ok := byID[info.SandboxID]; ok && sb.PodID == info.PodID && sb.Rootless == info.Rootless {
 				info.PodName = first(info.PodName, sb.PodName)
 			}
 		}
