@@ -30,10 +30,10 @@ type Throttling struct {
 	ThrottledTime time.Duration // total time its tasks were held back (v2 throttled_usec, v1 throttled_time)
 }
 
-// ReadCPU reads the CPU figures of the cgroup entries place a process in
-// (see Layout.Locate). A missing file is an error wrapping fs.ErrNotExist;
+// CPU reads the CPU figures of the cgroup entries place a process in (see
+// Locate). A missing file is an error wrapping fs.ErrNotExist;
 // malformed content one wrapping hostroot.ErrMalformed.
-func ReadCPU(r *hostroot.Root, l *Layout, entries []Entry) (*CPU, error) {
+func (l *Layout) CPU(r *hostroot.Root, entries []Entry) (*CPU, error) {
 	v1 := slices.ContainsFunc(l.Hierarchies, func(h Hierarchy) bool {
 		return h.Version == 1 && slices.Contains(h.Controllers, "cpuacct")
 	})

@@ -11,17 +11,17 @@
 //     package, /proc/PID/mountinfo through mounts.Process);
 //   - the host mount table (mounts.Host: /proc/1/mountinfo, or a fallback
 //     process's) and cgroup.controllers at each cgroup2 mount point, for
-//     ReadLayout; /sys/fs/cgroup when no mount table is readable;
+//     DetectLayout; /sys/fs/cgroup when no mount table is readable;
 //   - below the mount points the layout found: memory.current, memory.max
 //     (v2), memory.usage_in_bytes, memory.limit_in_bytes (v1), cpu.stat,
-//     cpuacct.usage (v1), pids.current and pids.max, for ReadMemory, ReadCPU,
-//     ReadPids and ReadStats.
+//     cpuacct.usage (v1), pids.current and pids.max, for the Layout methods
+//     Memory, CPU, Pids and Resources.
 //
 // # Cgroup modes
 //
 // A host is V1 (one hierarchy per controller group), Hybrid (v1 controllers
 // plus systemd's controller-less cgroup2 mount) or V2 (one unified
-// hierarchy). ReadLayout tells them apart from the file system types of the
+// hierarchy). DetectLayout tells them apart from the file system types of the
 // host's cgroup mounts, "cgroup" and "cgroup2", since a Root cannot statfs
 // /sys/fs/cgroup; its mount points are taken from the table, never assumed.
 // On V1 and Hybrid hosts /proc/PID/cgroup has one line per hierarchy, and
@@ -46,7 +46,7 @@
 // Every function is safe for concurrent use and keeps no state between
 // calls: a Layout is plain data the caller refreshes when it wants to
 // follow mount changes. Cgroup files change under the reader; the figures of
-// one ReadStats call are not a snapshot.
+// one Resources call are not a snapshot.
 //
 // # When not to use it
 //

@@ -45,7 +45,7 @@ func ExampleIdentifyFromMounts() {
 	// Output: docker 2f4e6a8c0b1d
 }
 
-func ExampleReadStats() {
+func ExampleLayout_Resources() {
 	scope := "/sys/fs/cgroup/system.slice/docker-2f4e6a8c0b1d3f5a7c9e0b2d4f6a8c1e3b5d7f9a0c2e4b6d8f1a3c5e7b9d0f2a.scope"
 	host := hostroottest.New().
 		File("/proc/1/mountinfo", "26 23 0:24 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw\n").
@@ -61,7 +61,7 @@ func ExampleReadStats() {
 		fmt.Println(err)
 		return
 	}
-	layout, err := cgroup.ReadLayout(context.Background(), r)
+	layout, err := cgroup.DetectLayout(context.Background(), r)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -69,7 +69,7 @@ func ExampleReadStats() {
 	data, _ := r.ReadFile("/proc/4711/cgroup")
 	entries, _ := cgroup.ParseEntries(data, "/proc/4711/cgroup")
 	c, _ := cgroup.Identify(entries)
-	s, err := cgroup.ReadStats(r, layout, cgroup.ContainerEntries(entries, c))
+	s, err := layout.Resources(r, cgroup.ContainerEntries(entries, c))
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -1,6 +1,7 @@
 package cgroup
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -207,7 +208,14 @@ func AtNamespaceRoot(entries []Entry) bool {
 // daemon's unit on a hybrid host's 0:: line, a kind node's container on a
 // line its kubelet does not manage) are left out. For a Container with an
 // empty ID, the lines naming its pod are kept, cut to the pod's cgroup.
+//
+// A container IdentifyFromMounts found for a process at the root of the
+// reader's cgroup namespace (AtNamespaceRoot) has no path of its own: the
+// namespace's root is its cgroup, so the entries are returned as they are.
 func ContainerEntries(entries []Entry, c *Container) []Entry {
+	if c.CgroupPath == "" && AtNamespaceRoot(entries) {
+		return slices.Clone(entries)
+	}
 	var out []Entry
 	for _, e := range entries {
 		r := identifyPath(e.Path)

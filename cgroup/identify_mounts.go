@@ -39,6 +39,10 @@ import (
 // Mounts elsewhere in the table (other containers' directories seen through
 // a host path mounted into the container, docker volumes, overlay layer
 // directories) are never read as this process's container.
+//
+// A docker container started with --network container:<other> is given the
+// other container's hostname, hosts and resolv.conf; with nothing else to go
+// by, it is reported as that container.
 func IdentifyFromMounts(ms []mounts.Mount) (*Container, bool) {
 	var fromCgroup *Container
 	var entries []Entry

@@ -671,6 +671,17 @@ func TestContainerEntries(t *testing.T) {
 	if diff := cmp.Diff(wantPod, ContainerEntries(pe, pod)); diff != "" {
 		t.Errorf("ContainerEntries(pod) mismatch (-want +got):\n%s", diff)
 	}
+
+	// A container found from the mount table of a process at the root of
+	// the reader's cgroup namespace: the namespace's root is its cgroup.
+	root, _ := ParseEntries([]byte("0::/\n"), "x")
+	fromMounts := &Container{ID: idA, Runtime: Docker}
+	if diff := cmp.Diff([]Entry{{Path: "/"}}, ContainerEntries(root, fromMounts)); diff != "" {
+		t.Errorf("ContainerEntries(from mounts) mismatch (-want +got):\n%s", diff)
+	}
+	if got := ContainerEntries(entries, &Container{ID: idE, Runtime: Docker}); got != nil {
+		t.Errorf("ContainerEntries(lines naming other containers) = %+v, want none", got)
+	}
 }
 
 func TestAtNamespaceRoot(t *testing.T) {

@@ -54,7 +54,7 @@ type Hierarchy struct {
 	// NamespacePath is the path, from the hierarchy's root, of the root of
 	// the reader's cgroup namespace, when Root leads out of that namespace
 	// ("/../.."): no file shows the names of the cgroups above a namespace,
-	// so ReadLayout finds them by looking for the reader's own process in
+	// so DetectLayout finds them by looking for the reader's own process in
 	// the hierarchy. It lets Dir reach cgroups the reader sees as
 	// "/../../<sibling>". Empty when Root stays in the namespace or the
 	// reader could not be found.
@@ -71,14 +71,14 @@ type Layout struct {
 	Probed bool
 }
 
-// ReadLayout finds the cgroup hierarchies of the Root from its host mount
+// DetectLayout finds the cgroup hierarchies of the Root from its host mount
 // table (mounts.Host: PID 1's /proc/1/mountinfo, or the documented
 // fallback), reading cgroup.controllers at each cgroup2 mount point. When
 // no mount table is readable it probes /sys/fs/cgroup instead (the
 // cgroup.controllers of a unified mount, the per-controller directories of
 // v1) and sets Probed. It fails only when neither finds a hierarchy, or on
 // a malformed mount table.
-func ReadLayout(ctx context.Context, r *hostroot.Root) (*Layout, error) {
+func DetectLayout(ctx context.Context, r *hostroot.Root) (*Layout, error) {
 	t, err := mounts.Host(ctx, r, mounts.FSType("cgroup", "cgroup2"))
 	if err != nil && (errors.Is(err, hostroot.ErrMalformed) || ctx.Err() != nil) {
 		return nil, err

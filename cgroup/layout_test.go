@@ -123,7 +123,7 @@ func TestLayoutOf(t *testing.T) {
 	}
 }
 
-func TestReadLayout(t *testing.T) {
+func TestDetectLayout(t *testing.T) {
 	tests := []struct {
 		name string
 		host *hostroottest.Host
@@ -174,25 +174,25 @@ func TestReadLayout(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := ReadLayout(context.Background(), hostroottest.MustRoot(t, tc.host))
+			got, err := DetectLayout(context.Background(), hostroottest.MustRoot(t, tc.host))
 			if err != nil {
-				t.Fatalf("ReadLayout: %v", err)
+				t.Fatalf("DetectLayout: %v", err)
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("ReadLayout() mismatch (-want +got):\n%s", diff)
+				t.Errorf("DetectLayout() mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}
 }
 
-func TestReadLayoutFails(t *testing.T) {
-	_, err := ReadLayout(context.Background(), hostroottest.MustRoot(t, hostroottest.New().Dir("/etc")))
+func TestDetectLayoutFails(t *testing.T) {
+	_, err := DetectLayout(context.Background(), hostroottest.MustRoot(t, hostroottest.New().Dir("/etc")))
 	if err == nil {
-		t.Fatal("ReadLayout of an empty host: no error")
+		t.Fatal("DetectLayout of an empty host: no error")
 	}
 	bad := hostroottest.New().File("/proc/1/comm", "init\n").File("/proc/1/mountinfo", "26 1 0:24 / /sys/fs/cgroup rw - cgroup2\n")
-	if _, err := ReadLayout(context.Background(), hostroottest.MustRoot(t, bad)); err == nil {
-		t.Error("ReadLayout of a malformed mount table: no error")
+	if _, err := DetectLayout(context.Background(), hostroottest.MustRoot(t, bad)); err == nil {
+		t.Error("DetectLayout of a malformed mount table: no error")
 	}
 }
 
@@ -265,11 +265,11 @@ func TestLocate(t *testing.T) {
 	}
 }
 
-// TestReadLayoutNamespace is the DaemonSet on a cgroup v2 node: the agent
+// TestDetectLayoutNamespace is the DaemonSet on a cgroup v2 node: the agent
 // runs in a private cgroup namespace four levels deep, sees the host's
 // cgroup2 mount as "/../../../.." and other pods as "/../../../...", and
 // still reaches their resource files.
-func TestReadLayoutNamespace(t *testing.T) {
+func TestDetectLayoutNamespace(t *testing.T) {
 	agent := "/sys/fs/cgroup/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + strings.ReplaceAll(uidA, "-", "_") + ".slice/cri-containerd-" + idA + ".scope"
 	other := "/sys/fs/cgroup/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + strings.ReplaceAll(uidB, "-", "_") + ".slice/cri-containerd-" + idB + ".scope"
 	decoy := "/sys/fs/cgroup/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + strings.ReplaceAll(uidC, "-", "_") + ".slice/cri-containerd-" + idC + ".scope"
@@ -287,7 +287,7 @@ func TestReadLayoutNamespace(t *testing.T) {
 		File(other+"/cpu.stat", "usage_usec 9\n").
 		File(other+"/pids.current", "1\n").File(other+"/pids.max", "max\n")
 	r := hostroottest.MustRoot(t, h)
-	l, err := ReadLayout(context.Background(), r)
+	l, err := DetectLayout(context.Background(), r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,16 +296,16 @@ func TestReadLayoutNamespace(t *testing.T) {
 		NamespacePath: strings.TrimPrefix(agent, "/sys/fs/cgroup"),
 	}}}
 	if diff := cmp.Diff(want, l); diff != "" {
-		t.Fatalf("ReadLayout() mismatch (-want +got):\n%s", diff)
+		t.Fatalf("DetectLayout() mismatch (-want +got):\n%s", diff)
 	}
 	line := "0::/../../../kubepods-besteffort.slice/kubepods-besteffort-pod" + strings.ReplaceAll(uidB, "-", "_") + ".slice/cri-containerd-" + idB + ".scope\n"
 	entries, _ := ParseEntries([]byte(line), "/proc/777/cgroup")
-	s, err := ReadStats(r, l, entries)
+	s, err := l.Resources(r, entries)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantStats := &Stats{Memory: &Memory{Usage: 8192, Limit: Unlimited}, CPU: &CPU{Usage: 9 * time.Microsecond}, Pids: &Pids{Current: 1, Max: Unlimited}}
-	if diff := cmp.Diff(wantStats, s); diff != "" {
-		t.Errorf("ReadStats() mismatch (-want +got):\n%s", diff)
+	wantRes := &Resources{Memory: &Memory{Usage: 8192, Limit: Unlimited}, CPU: &CPU{Usage: 9 * time.Microsecond}, Pids: &Pids{Current: 1, Max: Unlimited}}
+	if diff := cmp.Diff(wantRes, s); diff != "" {
+		t.Errorf("Resources() mismatch (-want +got):\n%s", diff)
 	}
 }

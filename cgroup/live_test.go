@@ -17,7 +17,7 @@ import (
 )
 
 // Magic numbers of statfs(2) for the cgroup file systems: the test's oracle
-// for the mode ReadLayout finds from the mount table.
+// for the mode DetectLayout finds from the mount table.
 const (
 	cgroupSuperMagic  = 0x27e0eb
 	cgroup2SuperMagic = 0x63677270
@@ -31,14 +31,14 @@ func fsMagic(path string) int64 {
 	return int64(st.Type)
 }
 
-// TestReadLayoutLive checks ReadLayout on this machine against statfs.
-func TestReadLayoutLive(t *testing.T) {
+// TestDetectLayoutLive checks DetectLayout on this machine against statfs.
+func TestDetectLayoutLive(t *testing.T) {
 	r, err := hostroot.Native()
 	if err != nil {
 		t.Skipf("no native root: %v", err)
 	}
 	defer r.Close()
-	l, err := ReadLayout(context.Background(), r)
+	l, err := DetectLayout(context.Background(), r)
 	if err != nil {
 		t.Skipf("no cgroup layout on this machine: %v", err)
 	}
@@ -50,7 +50,7 @@ func TestReadLayoutLive(t *testing.T) {
 		want = Hybrid
 	}
 	if l.Mode != want || l.Probed {
-		t.Errorf("ReadLayout: mode %q (probed %v), statfs says %q", l.Mode, l.Probed, want)
+		t.Errorf("DetectLayout: mode %q (probed %v), statfs says %q", l.Mode, l.Probed, want)
 	}
 	for _, h := range l.Hierarchies {
 		magic := int64(cgroupSuperMagic)
@@ -63,9 +63,9 @@ func TestReadLayoutLive(t *testing.T) {
 	}
 }
 
-// TestReadStatsLive creates cgroups on this machine, sets limits, moves a
+// TestResourcesLive creates cgroups on this machine, sets limits, moves a
 // busy child process into them and reads its figures back.
-func TestReadStatsLive(t *testing.T) {
+func TestResourcesLive(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("creating cgroups needs root")
 	}
@@ -74,7 +74,7 @@ func TestReadStatsLive(t *testing.T) {
 		t.Skipf("no native root: %v", err)
 	}
 	defer r.Close()
-	l, err := ReadLayout(context.Background(), r)
+	l, err := DetectLayout(context.Background(), r)
 	if err != nil {
 		t.Skipf("no cgroup layout: %v", err)
 	}
@@ -165,9 +165,9 @@ func TestReadStatsLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := ReadStats(r, l, entries)
+	s, err := l.Resources(r, entries)
 	if err != nil {
-		t.Fatalf("ReadStats: %v", err)
+		t.Fatalf("Resources: %v", err)
 	}
 	t.Logf("mode %s, stats: memory %+v, cpu %+v (throttling %+v), pids %+v", l.Mode, s.Memory, s.CPU, throttling(s.CPU), s.Pids)
 	if s.Memory == nil || s.Memory.Limit != memLimit || s.Memory.Usage == 0 {
@@ -192,9 +192,9 @@ func TestReadStatsLive(t *testing.T) {
 		data, _ := r.ReadFile("/proc/" + pid + "/cgroup")
 		entries, _ := ParseEntries(data, "x")
 		v2 := &Layout{Mode: V2, Hierarchies: []Hierarchy{unified}}
-		c, err := ReadCPU(r, v2, entries)
+		c, err := v2.CPU(r, entries)
 		if err != nil {
-			t.Fatalf("ReadCPU on the unified hierarchy: %v", err)
+			t.Fatalf("CPU on the unified hierarchy: %v", err)
 		}
 		if c.Usage < 0 {
 			t.Errorf("unified cpu.stat: %+v", c)

@@ -15,10 +15,10 @@ type Memory struct {
 	Limit uint64
 }
 
-// ReadMemory reads the memory figures of the cgroup entries place a
-// process in (see Layout.Locate). A missing file is an error wrapping
+// Memory reads the memory figures of the cgroup entries place a process in
+// (see Locate). A missing file is an error wrapping
 // fs.ErrNotExist; malformed content one wrapping hostroot.ErrMalformed.
-func ReadMemory(r *hostroot.Root, l *Layout, entries []Entry) (*Memory, error) {
+func (l *Layout) Memory(r *hostroot.Root, entries []Entry) (*Memory, error) {
 	dir, version, err := l.Locate(entries, "memory")
 	if err != nil {
 		return nil, err

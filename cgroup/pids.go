@@ -14,10 +14,10 @@ type Pids struct {
 	Max uint64
 }
 
-// ReadPids reads the pids figures of the cgroup entries place a process
-// in (see Layout.Locate). A missing file is an error wrapping
+// Pids reads the pids figures of the cgroup entries place a process in (see
+// Locate). A missing file is an error wrapping
 // fs.ErrNotExist; malformed content one wrapping hostroot.ErrMalformed.
-func ReadPids(r *hostroot.Root, l *Layout, entries []Entry) (*Pids, error) {
+func (l *Layout) Pids(r *hostroot.Root, entries []Entry) (*Pids, error) {
 	dir, _, err := l.Locate(entries, "pids")
 	if err != nil {
 		return nil, err

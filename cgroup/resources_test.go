@@ -75,14 +75,14 @@ func hybridHost(files map[string]string) *hostroottest.Host {
 	return h
 }
 
-func TestReadStats(t *testing.T) {
+func TestResources(t *testing.T) {
 	v2Entries := "0::/system.slice/docker-" + idA + ".scope\n"
 	hybridEntries := v1File("/docker/"+idA, "/system.slice/docker.service")
 	tests := []struct {
 		name, source string
 		host         *hostroottest.Host
 		cgroup       string
-		want         *Stats
+		want         *Resources
 		wantErr      error
 	}{
 		{
@@ -90,7 +90,7 @@ func TestReadStats(t *testing.T) {
 			source: "kernel Documentation/admin-guide/cgroup-v2.rst: memory.current, memory.max, cpu.stat, pids.*",
 			host:   v2Host(nil),
 			cgroup: v2Entries,
-			want: &Stats{
+			want: &Resources{
 				Memory: &Memory{Usage: 52428800, Limit: 256 << 20},
 				CPU:    &CPU{Usage: 8123456 * time.Microsecond, Throttling: &Throttling{Periods: 1200, Throttled: 37, ThrottledTime: 912345 * time.Microsecond}},
 				Pids:   &Pids{Current: 7, Max: Unlimited},
@@ -101,14 +101,14 @@ func TestReadStats(t *testing.T) {
 			source: "cgroup-v2.rst: cpu.stat keeps its usage lines in every cgroup; other files exist only where the controller is enabled",
 			host:   v2Host(map[string]string{"cpu.stat": "usage_usec 100\nuser_usec 60\nsystem_usec 40\n", "memory.current": "", "memory.max": "", "pids.current": "", "pids.max": ""}),
 			cgroup: v2Entries,
-			want:   &Stats{CPU: &CPU{Usage: 100 * time.Microsecond}},
+			want:   &Resources{CPU: &CPU{Usage: 100 * time.Microsecond}},
 		},
 		{
 			name:   "v2 memory.max max",
 			source: "cgroup-v2.rst: \"max\" for no limit",
 			host:   v2Host(map[string]string{"memory.max": "max\n", "pids.max": "4096\n"}),
 			cgroup: v2Entries,
-			want: &Stats{
+			want: &Resources{
 				Memory: &Memory{Usage: 52428800, Limit: Unlimited},
 				CPU:    &CPU{Usage: 8123456 * time.Microsecond, Throttling: &Throttling{Periods: 1200, Throttled: 37, ThrottledTime: 912345 * time.Microsecond}},
 				Pids:   &Pids{Current: 7, Max: 4096},
@@ -119,7 +119,7 @@ func TestReadStats(t *testing.T) {
 			source:  "a container that stopped between listing and reading",
 			host:    v2Host(nil),
 			cgroup:  "0::/system.slice/docker-" + idB + ".scope\n",
-			want:    &Stats{},
+			want:    &Resources{},
 			wantErr: fs.ErrNotExist,
 		},
 		{
@@ -127,7 +127,7 @@ func TestReadStats(t *testing.T) {
 			source: "malformed",
 			host:   v2Host(map[string]string{"memory.max": "lots\n"}),
 			cgroup: v2Entries,
-			want: &Stats{
+			want: &Resources{
 				CPU:  &CPU{Usage: 8123456 * time.Microsecond, Throttling: &Throttling{Periods: 1200, Throttled: 37, ThrottledTime: 912345 * time.Microsecond}},
 				Pids: &Pids{Current: 7, Max: Unlimited},
 			},
@@ -138,7 +138,7 @@ func TestReadStats(t *testing.T) {
 			source: "this machine: v1 memory, cpu, cpuacct and pids hierarchies; the 0:: line is the daemon's",
 			host:   hybridHost(nil),
 			cgroup: hybridEntries,
-			want: &Stats{
+			want: &Resources{
 				Memory: &Memory{Usage: 1052672, Limit: Unlimited},
 				CPU:    &CPU{Usage: 41234567890, Throttling: &Throttling{Periods: 10, Throttled: 2, ThrottledTime: 5 * time.Millisecond}},
 				Pids:   &Pids{Current: 3, Max: 100},
@@ -149,7 +149,7 @@ func TestReadStats(t *testing.T) {
 			source: "a kernel without CONFIG_CFS_BANDWIDTH writes no nr_periods",
 			host:   hybridHost(map[string]string{"cpu/cpu.stat": "\n", "memory/memory.limit_in_bytes": "536870912\n"}),
 			cgroup: hybridEntries,
-			want: &Stats{
+			want: &Resources{
 				Memory: &Memory{Usage: 1052672, Limit: 512 << 20},
 				CPU:    &CPU{Usage: 41234567890},
 				Pids:   &Pids{Current: 3, Max: 100},
@@ -160,7 +160,7 @@ func TestReadStats(t *testing.T) {
 			source: "arm64 with 64 KiB pages: PAGE_COUNTER_MAX * 65536",
 			host:   hybridHost(map[string]string{"memory/memory.limit_in_bytes": "9223372036854710272\n"}),
 			cgroup: hybridEntries,
-			want: &Stats{
+			want: &Resources{
 				Memory: &Memory{Usage: 1052672, Limit: Unlimited},
 				CPU:    &CPU{Usage: 41234567890, Throttling: &Throttling{Periods: 10, Throttled: 2, ThrottledTime: 5 * time.Millisecond}},
 				Pids:   &Pids{Current: 3, Max: 100},
@@ -171,7 +171,7 @@ func TestReadStats(t *testing.T) {
 			source: "malformed",
 			host:   hybridHost(map[string]string{"cpu/cpu.stat": "nr_periods ten\n"}),
 			cgroup: hybridEntries,
-			want: &Stats{
+			want: &Resources{
 				Memory: &Memory{Usage: 1052672, Limit: Unlimited},
 				Pids:   &Pids{Current: 3, Max: 100},
 			},
@@ -181,28 +181,28 @@ func TestReadStats(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := hostroottest.MustRoot(t, tc.host)
-			l, err := ReadLayout(context.Background(), r)
+			l, err := DetectLayout(context.Background(), r)
 			if err != nil {
-				t.Fatalf("ReadLayout: %v", err)
+				t.Fatalf("DetectLayout: %v", err)
 			}
 			entries, err := ParseEntries([]byte(tc.cgroup), "/proc/100/cgroup")
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := ReadStats(r, l, entries)
+			got, err := l.Resources(r, entries)
 			if diff := cmp.Diff(tc.wantErr, err, cmpopts.EquateErrors()); diff != "" {
-				t.Errorf("ReadStats() error mismatch (-want +got):\n%s\n(shape: %s)", diff, tc.source)
+				t.Errorf("Resources() error mismatch (-want +got):\n%s\n(shape: %s)", diff, tc.source)
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("ReadStats() mismatch (-want +got):\n%s\n(shape: %s)", diff, tc.source)
+				t.Errorf("Resources() mismatch (-want +got):\n%s\n(shape: %s)", diff, tc.source)
 			}
 		})
 	}
 }
 
-// TestReadStatsOfContainer reads a podman container's figures through the
+// TestResourcesOfContainer reads a podman container's figures through the
 // entries of a process in its /container sub-cgroup.
-func TestReadStatsOfContainer(t *testing.T) {
+func TestResourcesOfContainer(t *testing.T) {
 	scope := "/sys/fs/cgroup/machine.slice/libpod-" + idC + ".scope"
 	h := hostroottest.New().
 		File("/proc/1/comm", "systemd\n").
@@ -213,7 +213,7 @@ func TestReadStatsOfContainer(t *testing.T) {
 		File(scope+"/pids.current", "2\n").File(scope+"/pids.max", "2048\n").
 		File(scope+"/container/memory.current", "4096\n").File(scope+"/container/memory.max", "max\n")
 	r := hostroottest.MustRoot(t, h)
-	l, err := ReadLayout(context.Background(), r)
+	l, err := DetectLayout(context.Background(), r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,13 +222,13 @@ func TestReadStatsOfContainer(t *testing.T) {
 	if !ok {
 		t.Fatal("no container")
 	}
-	got, err := ReadStats(r, l, ContainerEntries(entries, c))
+	got, err := l.Resources(r, ContainerEntries(entries, c))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Stats{Memory: &Memory{Usage: 4096, Limit: 1 << 20}, CPU: &CPU{Usage: 5 * time.Microsecond}, Pids: &Pids{Current: 2, Max: 2048}}
+	want := &Resources{Memory: &Memory{Usage: 4096, Limit: 1 << 20}, CPU: &CPU{Usage: 5 * time.Microsecond}, Pids: &Pids{Current: 2, Max: 2048}}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("ReadStats() mismatch (-want +got):\n%s", diff)
+		t.Errorf("Resources() mismatch (-want +got):\n%s", diff)
 	}
 }
 
@@ -307,17 +307,20 @@ func TestReadersUnsupported(t *testing.T) {
 	l := &Layout{Mode: V1, Hierarchies: []Hierarchy{{Version: 1, Controllers: []string{"name=systemd"}, MountPoint: "/sys/fs/cgroup/systemd", Root: "/"}}}
 	r := hostroottest.MustRoot(t, hostroottest.New())
 	entries := []Entry{{HierarchyID: 1, Controllers: []string{"name=systemd"}, Path: "/"}}
-	if _, err := ReadMemory(r, l, entries); !errors.Is(err, errors.ErrUnsupported) {
-		t.Errorf("ReadMemory: %v, want ErrUnsupported", err)
+	if _, err := l.Memory(r, entries); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("Memory: %v, want ErrUnsupported", err)
 	}
-	if _, err := ReadCPU(r, l, entries); !errors.Is(err, errors.ErrUnsupported) {
-		t.Errorf("ReadCPU: %v, want ErrUnsupported", err)
+	if _, err := l.CPU(r, entries); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("CPU: %v, want ErrUnsupported", err)
 	}
-	if _, err := ReadPids(r, l, entries); !errors.Is(err, errors.ErrUnsupported) {
-		t.Errorf("ReadPids: %v, want ErrUnsupported", err)
+	if _, err := l.Pids(r, entries); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("Pids: %v, want ErrUnsupported", err)
 	}
-	s, err := ReadStats(r, l, entries)
+	s, err := l.Resources(r, entries)
 	if err != nil || s.Memory != nil || s.CPU != nil || s.Pids != nil {
-		t.Errorf("ReadStats = %+v, %v; want nothing and no error", s, err)
+		t.Errorf("Resources = %+v, %v; want nothing and no error", s, err)
+	}
+	if s, err := l.Resources(r, nil); !errors.Is(err, errors.ErrUnsupported) || s.Memory != nil {
+		t.Errorf("Resources(no entries) = %+v, %v; want ErrUnsupported", s, err)
 	}
 }

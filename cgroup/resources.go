@@ -22,24 +22,29 @@ const Unlimited uint64 = math.MaxUint64
 // "no limit" figure of every page size is at or above it.
 const v1NoLimit = math.MaxInt64 &^ (64<<10 - 1)
 
-// Stats are the resource figures of one cgroup: a container's, when the
+// Resources are the resource figures of one cgroup: a container's, when the
 // entries come from ContainerEntries.
-type Stats struct {
+type Resources struct {
 	Memory *Memory // nil when the memory controller is not mounted or not enabled for the cgroup
 	CPU    *CPU    // nil when CPU accounting is not available for the cgroup
 	Pids   *Pids   // nil when the pids controller is not mounted or not enabled for the cgroup
 }
 
-// ReadStats reads the memory, CPU and pids figures of the cgroup that
+// Resources reads the memory, CPU and pids figures of the cgroup that
 // entries place a process in, through the hierarchies of l. A family whose
 // controller no mounted hierarchy offers, or whose files are absent from a
 // cgroup that exists (a v2 controller not enabled for that sub-tree), is
 // left nil and is no error. Other failures are joined into the error,
 // beside the families that could be read: a cgroup that has gone (the
 // container stopped) gives an error wrapping fs.ErrNotExist, malformed
-// content one wrapping hostroot.ErrMalformed.
-func ReadStats(r *hostroot.Root, l *Layout, entries []Entry) (*Stats, error) {
-	var s Stats
+// content one wrapping hostroot.ErrMalformed. With no entries at all (a
+// ContainerEntries that kept none) it says so with an error wrapping
+// errors.ErrUnsupported.
+func (l *Layout) Resources(r *hostroot.Root, entries []Entry) (*Resources, error) {
+	var s Resources
+	if len(entries) == 0 {
+		return &s, fmt.Errorf("cgroup figures: %w: no cgroup line to locate the cgroup by", errors.ErrUnsupported)
+	}
 	var errs []error
 	keep := func(err error, dirs ...string) {
 		switch {
@@ -61,11 +66,11 @@ func ReadStats(r *hostroot.Root, l *Layout, entries []Entry) (*Stats, error) {
 		errs = append(errs, err)
 	}
 	var err error
-	s.Memory, err = ReadMemory(r, l, entries)
+	s.Memory, err = l.Memory(r, entries)
 	keep(err, locateAll(l, entries, "memory")...)
-	s.CPU, err = ReadCPU(r, l, entries)
+	s.CPU, err = l.CPU(r, entries)
 	keep(err, locateAll(l, entries, "cpu", "cpuacct")...)
-	s.Pids, err = ReadPids(r, l, entries)
+	s.Pids, err = l.Pids(r, entries)
 	keep(err, locateAll(l, entries, "pids")...)
 	return &s, errors.Join(errs...)
 }
