@@ -24,7 +24,8 @@ func taskRuntime(namespace string) string {
 	return "containerd"
 }
 
-// taskSpecs calls fn with each namespace directory of every task root.
+// taskNamespaces calls fn with each namespace directory of every task root;
+// an error from fn ends the walk and is returned.
 func (s *scanner) taskNamespaces(report func(error), fn func(dir, namespace string) error) error {
 	for _, root := range s.opts.TaskRoots {
 		for _, td := range taskDirs {
