@@ -11,7 +11,10 @@
 //     package, /proc/PID/mountinfo through mounts.Process);
 //   - the host mount table (mounts.Host: /proc/1/mountinfo, or a fallback
 //     process's) and cgroup.controllers at each cgroup2 mount point, for
-//     DetectLayout; /sys/fs/cgroup when no mount table is readable;
+//     DetectLayout; /sys/fs/cgroup when no mount table is readable; and,
+//     when the reader sits in a private cgroup namespace, /proc/self,
+//     /proc/self/cgroup and the cgroup directories down to the namespace's
+//     depth, to find where the namespace lies (Hierarchy.NamespacePath);
 //   - below the mount points the layout found: memory.current, memory.max
 //     (v2), memory.usage_in_bytes, memory.limit_in_bytes (v1), cpu.stat,
 //     cpuacct.usage (v1), pids.current and pids.max, for the Layout methods
@@ -36,10 +39,12 @@
 // namespace sees other containers as "/../../kubepods.slice/..." paths,
 // which identify them all the same, and its own container as "/", for which
 // IdentifyFromMounts on the process's mount table is the fallback
-// (AtNamespaceRoot tells when). Resource files are reachable only for
-// cgroups below the mounted hierarchy's root in the same namespace terms;
-// Hierarchy.Dir explains the limit. Reading another process's mountinfo
-// needs ptrace-read rights; cgroup files are world-readable.
+// (AtNamespaceRoot tells when). To reach other containers' resource files
+// from inside a namespace, DetectLayout looks for the reader's own process
+// in the host's hierarchy, since no file names the cgroups above a
+// namespace; Hierarchy.Dir says what stays out of reach. Reading another
+// process's mountinfo needs ptrace-read rights; cgroup files are
+// world-readable.
 //
 // # Concurrency
 //
