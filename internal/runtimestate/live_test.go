@@ -1,114 +1,21 @@
 package runtimestate
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hostscope/hostscope/hostroot"
+	"github.com/hostscope/hostscope/internal/testctr"
 )
 
 // The live tests start real containers and read their state through the
 // native root. They need root (the state directories are root-only),
 // busybox-static (/bin/busybox, to build an image without a registry) and
 // the runtime; each is skipped, saying why, when something is missing.
-
-// busyboxTar returns a root file system tar holding busybox and the applets
-// the tests run.
-func busyboxTar(t *testing.T) string {
-	t.Helper()
-	bin, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		t.Skipf("no /bin/busybox (apt-get install busybox-static): %v", err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	add := func(h *tar.Header, body []byte) {
-		h.ModTime = time.Unix(0, 0)
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	add(&tar.Header{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755}, nil)
-	add(&tar.Header{Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bin))}, bin)
-	for _, applet := range []string{"sh", "sleep"} {
-		add(&tar.Header{Name: "bin/" + applet, Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777}, nil)
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	name := filepath.Join(t.TempDir(), "busybox.tar")
-	if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return name
-}
-
-func liveSuffix(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 4)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
-
-// run runs a runtime's command and returns its trimmed standard output.
-func run(t *testing.T, env []string, name string, args ...string) (string, error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", &runError{cmd: name + " " + strings.Join(args, " "), err: err, stderr: stderr.String()}
-	}
-	return strings.TrimSpace(string(out)), nil
-}
-
-type runError struct {
-	cmd, stderr string
-	err         error
-}
-
-func (e *runError) Error() string {
-	return e.cmd + ": " + e.err.Error() + ": " + strings.TrimSpace(e.stderr)
-}
-
-func mustRun(t *testing.T, env []string, name string, args ...string) string {
-	t.Helper()
-	out, err := run(t, env, name, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// cleanup registers a command that undoes what the test started; its
-// failure is only logged.
-func cleanup(t *testing.T, env []string, name string, args ...string) {
-	t.Cleanup(func() {
-		if _, err := run(t, env, name, args...); err != nil {
-			t.Logf("cleanup: %v", err)
-		}
-	})
-}
 
 func liveRoot(t *testing.T) *hostroot.Root {
 	t.Helper()
@@ -128,19 +35,17 @@ func liveRoot(t *testing.T) *hostroot.Root {
 
 func TestLiveDocker(t *testing.T) {
 	r := liveRoot(t)
-	if _, err := run(t, nil, "docker", "info"); err != nil {
-		t.Skipf("docker is not available: %v", err)
-	}
-	tarball := busyboxTar(t)
-	sfx := liveSuffix(t)
+	dk := testctr.Docker(t)
+	tarball := testctr.BusyboxTar(t, nil)
+	sfx := testctr.Suffix(t)
 	image := "hostscope-runtimestate-test:" + sfx
 	name := "hostscope-rs-" + sfx
 
-	mustRun(t, nil, "docker", "import", tarball, image)
-	cleanup(t, nil, "docker", "rmi", image)
-	id := mustRun(t, nil, "docker", "run", "-d", "--name", name, "--label", "hostscope.test=runtimestate", image, "sleep", "300")
-	cleanup(t, nil, "docker", "rm", "-f", id)
-	pid := mustRun(t, nil, "docker", "inspect", "-f", "{{.State.Pid}}", id)
+	dk.MustRun(t, "import", tarball, image)
+	dk.Cleanup(t, "rmi", image)
+	id := dk.MustRun(t, "run", "-d", "--name", name, "--label", "hostscope.test=runtimestate", image, "sleep", "300")
+	dk.Cleanup(t, "rm", "-f", id)
+	pid := dk.MustRun(t, "inspect", "-f", "{{.State.Pid}}", id)
 
 	info, err := Lookup(r, "docker", id, nil)
 	if err != nil {
@@ -170,62 +75,36 @@ func TestLiveDocker(t *testing.T) {
 	}
 }
 
-// podmanEnv points podman at a containers.conf fit for a machine without
-// systemd in charge of cgroups, unless the environment already chose one.
-func podmanEnv(t *testing.T) []string {
-	t.Helper()
-	if os.Getenv("CONTAINERS_CONF") != "" {
-		return nil
-	}
-	conf := filepath.Join(t.TempDir(), "containers.conf")
-	const text = `[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-`
-	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return []string{"CONTAINERS_CONF=" + conf}
-}
-
 func TestLivePodman(t *testing.T) {
 	r := liveRoot(t)
-	if _, err := exec.LookPath("podman"); err != nil {
-		t.Skip("podman is not installed (apt-get install podman catatonit)")
-	}
-	env := podmanEnv(t)
-	if _, err := run(t, env, "podman", "info"); err != nil {
-		t.Skipf("podman is not usable: %v", err)
-	}
-	tarball := busyboxTar(t)
-	sfx := liveSuffix(t)
+	pm := testctr.Podman(t)
+	tarball := testctr.BusyboxTar(t, nil)
+	sfx := testctr.Suffix(t)
 	image := "localhost/hostscope-runtimestate-test:" + sfx
 	name, podName, inPod := "hostscope-rs-"+sfx, "hostscope-rs-pod-"+sfx, "hostscope-rs-inpod-"+sfx
 
 	// The pod's infra image is built by podman on first use; remove it
 	// afterwards only if this test made it. Cleanups run last-in first-out,
 	// so this one runs after the pod is gone.
-	before := mustRun(t, env, "podman", "images", "--format", "{{.Repository}}:{{.Tag}}")
+	before := pm.MustRun(t, "images", "--format", "{{.Repository}}:{{.Tag}}")
 	t.Cleanup(func() {
-		after, err := run(t, env, "podman", "images", "--format", "{{.Repository}}:{{.Tag}}")
+		after, err := pm.Run(t, "images", "--format", "{{.Repository}}:{{.Tag}}")
 		if err != nil {
 			return
 		}
 		for _, img := range strings.Fields(after) {
 			if strings.HasPrefix(img, "localhost/podman-pause:") && !strings.Contains(before, img) {
-				if _, err := run(t, env, "podman", "rmi", img); err != nil {
+				if _, err := pm.Run(t, "rmi", img); err != nil {
 					t.Logf("cleanup: %v", err)
 				}
 			}
 		}
 	})
 
-	mustRun(t, env, "podman", "import", tarball, image)
-	cleanup(t, env, "podman", "rmi", image)
-	id := mustRun(t, env, "podman", "run", "-d", "--name", name, image, "sleep", "300")
-	cleanup(t, env, "podman", "rm", "-f", "-t", "0", id)
+	pm.MustRun(t, "import", tarball, image)
+	pm.Cleanup(t, "rmi", image)
+	id := pm.MustRun(t, "run", "-d", "--name", name, image, "sleep", "300")
+	pm.Cleanup(t, "rm", "-f", "-t", "0", id)
 
 	info, err := Lookup(r, "podman", id, nil)
 	if err != nil {
@@ -235,16 +114,16 @@ func TestLivePodman(t *testing.T) {
 		t.Errorf("Lookup() mismatch (-want +got):\n%s\n%+v", diff, info)
 	}
 
-	podID, err := run(t, env, "podman", "pod", "create", "--name", podName)
+	podID, err := pm.Run(t, "pod", "create", "--name", podName)
 	if err != nil {
 		if strings.Contains(err.Error(), "catatonit") {
 			t.Skipf("podman cannot build its pod infra image (apt-get install catatonit): %v", err)
 		}
 		t.Fatal(err)
 	}
-	cleanup(t, env, "podman", "pod", "rm", "-f", "-t", "0", podID)
-	member := mustRun(t, env, "podman", "run", "-d", "--pod", podID, "--name", inPod, image, "sleep", "300")
-	infra := mustRun(t, env, "podman", "pod", "inspect", "-f", "{{.InfraContainerID}}", podID)
+	pm.Cleanup(t, "pod", "rm", "-f", "-t", "0", podID)
+	member := pm.MustRun(t, "run", "-d", "--pod", podID, "--name", inPod, image, "sleep", "300")
+	infra := pm.MustRun(t, "pod", "inspect", "-f", "{{.InfraContainerID}}", podID)
 
 	type pod struct {
 		Name, Image, PodName, PodID, SandboxID string

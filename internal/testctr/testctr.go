@@ -1,0 +1,197 @@
+// Package testctr starts real containers for hostscope's end-to-end tests:
+// a busybox image made without any registry, docker and podman commands
+// with cleanup, and the skip reasons when a runtime is missing. Everything a
+// test starts is removed in t.Cleanup.
+package testctr
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Runtime runs one container engine's command line.
+type Runtime struct {
+	// Name is the command: "docker" or "podman".
+	Name string
+	// Env is added to the environment of every command.
+	Env []string
+}
+
+// RequireRoot skips t unless it runs as root: the runtimes and their state
+// directories need it.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run containers and read their state (CI runs as root)")
+	}
+}
+
+// Docker returns the docker engine, skipping t with the reason when no
+// engine answers.
+func Docker(t testing.TB) *Runtime {
+	t.Helper()
+	RequireRoot(t)
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Skip("docker is not installed")
+	}
+	d := &Runtime{Name: "docker"}
+	if _, err := d.Run(t, "info", "--format", "{{.ServerVersion}}"); err != nil {
+		t.Skipf("no docker engine answers (docker info): %v", err)
+	}
+	return d
+}
+
+// Podman returns podman with a containers.conf fit for a machine where
+// systemd does not manage cgroups (unless CONTAINERS_CONF already names
+// one), skipping t with the reason when podman is missing or unusable.
+func Podman(t testing.TB) *Runtime {
+	t.Helper()
+	RequireRoot(t)
+	if _, err := exec.LookPath("podman"); err != nil {
+		t.Skip("podman is not installed (apt-get install podman catatonit)")
+	}
+	p := &Runtime{Name: "podman"}
+	if os.Getenv("CONTAINERS_CONF") == "" {
+		conf := filepath.Join(t.TempDir(), "containers.conf")
+		const text = `[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+`
+		if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p.Env = []string{"CONTAINERS_CONF=" + conf}
+	}
+	if _, err := p.Run(t, "info"); err != nil {
+		t.Skipf("podman is not usable: %v", err)
+	}
+	return p
+}
+
+// Run runs the runtime's command and returns its trimmed standard output.
+func (r *Runtime) Run(t testing.TB, args ...string) (string, error) {
+	t.Helper()
+	return Command(r.Env, r.Name, args...)
+}
+
+// MustRun is Run, failing the test on error.
+func (r *Runtime) MustRun(t testing.TB, args ...string) string {
+	t.Helper()
+	out, err := r.Run(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Cleanup registers a command that undoes what the test started; its
+// failure is only logged.
+func (r *Runtime) Cleanup(t testing.TB, args ...string) {
+	t.Cleanup(func() {
+		if _, err := r.Run(t, args...); err != nil {
+			t.Logf("cleanup: %v", err)
+		}
+	})
+}
+
+// Command runs name with args (and env added) under a two-minute timeout,
+// returning the trimmed standard output, or an error carrying the command
+// and its standard error.
+func Command(env []string, name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", &RunError{Cmd: name + " " + strings.Join(args, " "), Err: err, Stderr: stderr.String()}
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// RunError is a failed runtime command.
+type RunError struct {
+	Cmd, Stderr string
+	Err         error
+}
+
+func (e *RunError) Error() string {
+	return e.Cmd + ": " + e.Err.Error() + ": " + strings.TrimSpace(e.Stderr)
+}
+
+// Unwrap returns the process error.
+func (e *RunError) Unwrap() error { return e.Err }
+
+// Suffix returns a random suffix for names, so parallel or repeated runs
+// never collide.
+func Suffix(t testing.TB) string {
+	t.Helper()
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// BusyboxTar writes a root file system tar holding /bin/busybox and the
+// applets the tests use (sh, sleep) and returns its path. It skips t when
+// busybox-static is not installed.
+func BusyboxTar(t testing.TB, extra map[string][]byte) string {
+	t.Helper()
+	bin, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Skipf("no /bin/busybox (apt-get install busybox-static): %v", err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	add := func(h *tar.Header, body []byte) {
+		h.ModTime = time.Unix(0, 0)
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(&tar.Header{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755}, nil)
+	add(&tar.Header{Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bin))}, bin)
+	for _, applet := range []string{"sh", "sleep", "cat", "ls"} {
+		add(&tar.Header{Name: "bin/" + applet, Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777}, nil)
+	}
+	for name, body := range extra {
+		add(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(body))}, body)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(t.TempDir(), "rootfs.tar")
+	if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// Image imports tarball as image ref (with PATH=/bin, which an imported
+// image lacks) and removes it when the test ends.
+func (r *Runtime) Image(t testing.TB, tarball, ref string) {
+	t.Helper()
+	change := "ENV PATH=/bin"
+	if r.Name == "podman" {
+		change = "ENV=PATH=/bin"
+	}
+	r.MustRun(t, "import", "--change", change, tarball, ref)
+	r.Cleanup(t, "rmi", "-f", ref)
+}
