@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hostscope/hostscope/hostroot"
+	"github.com/hostscope/hostscope/hostroot/hostroottest"
+	"github.com/hostscope/hostscope/proc"
+)
+
+// nativeRoot returns this machine's root, skipping without a procfs.
+func nativeRoot(t *testing.T) *hostroot.Root {
+	t.Helper()
+	root, err := hostroot.Native()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { root.Close() })
+	if _, err := root.ReadFile("/proc/1/stat"); err != nil {
+		t.Skipf("no readable procfs: %v", err)
+	}
+	return root
+}
+
+// captureFile captures root into a temporary .tar.gz.
+func captureFile(t *testing.T, root *hostroot.Root, opts *Options) (string, *Summary, time.Duration) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "live.tar.gz")
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	sum, err := Capture(context.Background(), root, f, opts)
+	took := time.Since(start)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatalf("Capture: %v", err)
+	}
+	return file, sum, took
+}
+
+// The snapshot of this machine loads, and every process in it has the
+// stat its live counterpart had: same PID, comm and parent. A process can
+// exec (new comm) or be reparented while the capture runs, so the
+// snapshot must agree with a read done just before the capture or one
+// done just after; a process that exited or whose PID was reused (another
+// start time) is not compared.
+func TestLiveStat(t *testing.T) {
+	root := nativeRoot(t)
+	ctx := context.Background()
+	before := map[int]*proc.Process{}
+	err := proc.Scan(ctx, root, &proc.ScanOptions{Fields: proc.FieldStat}, func(p *proc.Process) error {
+		before[p.PID] = p
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, sum, took := captureFile(t, root, nil)
+	fi, _ := os.Stat(file)
+	t.Logf("captured %d processes, %d entries, %d bytes raw, %d compressed (file %d) in %v; skipped %v",
+		sum.Processes, sum.Entries, sum.Bytes, sum.Compressed, fi.Size(), took, sum.Skipped)
+
+	h := hostroottest.New()
+	if err := h.LoadArchive(file); err != nil {
+		t.Fatalf("LoadArchive: %v", err)
+	}
+	snap := hostroottest.MustRoot(t, h)
+	pids, err := proc.PIDs(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pids) != sum.Processes {
+		t.Errorf("%d process directories in the snapshot, Summary.Processes = %d", len(pids), sum.Processes)
+	}
+	type id struct {
+		PID, PPID int
+		Comm      string
+	}
+	compared := 0
+	for _, pid := range pids {
+		s, err := proc.Read(snap, pid, proc.FieldStat)
+		if err != nil {
+			t.Errorf("PID %d: reading the snapshot's stat: %v", pid, err)
+			continue
+		}
+		live, err := proc.Read(root, pid, proc.FieldStat)
+		if err != nil || !live.StartTime.Equal(s.StartTime) {
+			continue // exited, or another process now
+		}
+		got := id{s.PID, s.PPID, stableComm(s.Comm)}
+		after := id{live.PID, live.PPID, stableComm(live.Comm)}
+		if got == after {
+			compared++
+			continue
+		}
+		if b := before[pid]; b != nil && b.StartTime.Equal(s.StartTime) && got == (id{b.PID, b.PPID, stableComm(b.Comm)}) {
+			compared++
+			continue
+		}
+		t.Errorf("PID %d: snapshot %+v, live after %+v, before %+v", pid, got, after, before[pid])
+	}
+	if compared == 0 || compared < len(pids)/2 {
+		t.Errorf("compared %d of %d processes: the capture missed the live machine", compared, len(pids))
+	}
+	// The host's own files came along.
+	for _, name := range []string{"/proc/stat", "/proc/1/stat", "/proc/1/mountinfo", "/proc/sys/kernel/osrelease"} {
+		if _, err := snap.ReadFile(name); err != nil {
+			t.Errorf("snapshot lacks %s: %v", name, err)
+		}
+	}
+}
+
+// stableComm drops what the kernel appends to a workqueue worker's comm:
+// the workqueue of the work item it runs now ("kworker/1:0-events"), which
+// changes from one read to the next.
+func stableComm(comm string) string {
+	if strings.HasPrefix(comm, "kworker/") {
+		comm, _, _ = strings.Cut(comm, "-")
+	}
+	return comm
+}
