@@ -351,11 +351,12 @@ func (c *capturer) report() {
 	c.opts.Progress(c.progress)
 }
 
-// skip counts a file that exists but is not captured. Missing files
-// (ENOENT, or ENOTDIR: a name below a file) are not counted: absence is
-// what the snapshot records.
+// skip counts a file that exists but is not captured. Missing files are
+// not counted: absence is what the snapshot records. That is ENOENT,
+// ENOTDIR (a name below a file) and ESRCH, procfs's answer for the memory
+// of a process that has none (a kernel thread's or zombie's environ).
 func (c *capturer) skip(err error) {
-	if err == nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+	if err == nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ESRCH) {
 		return
 	}
 	c.sum.Skipped[skipReason(err)]++

@@ -356,6 +356,19 @@ func TestCaptureVanishing(t *testing.T) {
 			wantSum:       Summary{Processes: 3, Skipped: map[string]int{SkipPermission: 2}},
 		},
 		{
+			name: "kernel thread's environ",
+			hook: func(h *hostroottest.Host) func(string) error {
+				return func(name string) error {
+					if name == "/proc/2/cmdline" {
+						return syscall.ESRCH // as procfs answers for environ without an mm
+					}
+					return nil
+				}
+			},
+			wantProcesses: []string{"/proc/1", "/proc/2", "/proc/300"},
+			wantSum:       Summary{Processes: 3},
+		},
+		{
 			name: "I/O error",
 			hook: func(h *hostroottest.Host) func(string) error {
 				return func(name string) error {

@@ -178,8 +178,13 @@ func startTime(stat []byte) (uint64, bool) {
 }
 
 // cgroupFile reports whether a file of a cgroup directory is one readers
-// use: resource accounting and limits, and membership.
+// use: resource accounting and limits, and membership. v1's
+// memory.pressure_level only registers eventfd listeners and fails every
+// read with EINVAL.
 func cgroupFile(name string) bool {
+	if name == "memory.pressure_level" {
+		return false
+	}
 	for _, p := range []string{"memory.", "cpu.", "cpuacct.", "pids."} {
 		if strings.HasPrefix(name, p) {
 			return true
