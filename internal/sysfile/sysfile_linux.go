@@ -212,6 +212,28 @@ func Readlink(fd int) (string, error) {
 	}
 }
 
+// ReadlinkAt returns the text of the symlink name relative to dirfd.
+func ReadlinkAt(dirfd int, name string) (string, error) {
+	var stack [256]byte
+	buf := stack[:]
+	for {
+		n, err := unix.Readlinkat(dirfd, name, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if n < len(buf) {
+			return string(buf[:n]), nil
+		}
+		if len(buf) >= 1<<16 {
+			return "", unix.ENAMETOOLONG
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
 // Close closes fd, ignoring EINTR as Linux does (the descriptor is released).
 func Close(fd int) error {
 	err := unix.Close(fd)
