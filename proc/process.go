@@ -111,7 +111,8 @@ type Process struct {
 	NSpid []int
 	// Cgroups lists the process's cgroup memberships, one entry per line of
 	// /proc/PID/cgroup, paths as the Root's /proc's cgroup namespace shows
-	// them. FieldCgroups.
+	// them. A malformed line is reported in Missing and the well-formed
+	// lines are still listed. FieldCgroups.
 	Cgroups []cgroup.Entry
 	// Container is the container the process runs in. This package leaves
 	// it nil; the hostscope package fills it from Cgroups and runtime state.

@@ -250,11 +250,13 @@ func (pr *procReader) cgroups() error {
 	if err != nil {
 		return pr.fail(FieldCgroups, err)
 	}
+	// A malformed line is recorded, and the well-formed lines are kept:
+	// one bad line must not hide the process's container.
 	entries, err := cgroup.ParseEntries(data, pr.n.name(kCgroup))
+	pr.p.Cgroups = entries
 	if err != nil {
 		return pr.malformed(FieldCgroups, data, err)
 	}
-	pr.p.Cgroups = entries
 	return nil
 }
 

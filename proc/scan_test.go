@@ -345,7 +345,7 @@ func TestScanWithoutBootTime(t *testing.T) {
 func TestScanMalformed(t *testing.T) {
 	h := smallHost()
 	h.File("/proc/100/stat", "100 (bash) S garbage\n")
-	h.File("/proc/100/cgroup", "no colons here\n")
+	h.File("/proc/100/cgroup", "no colons here\n1:name=systemd:/system.slice/docker-0123.scope\n")
 	h.Symlink("/proc/100/ns/net", "net:[oops]")
 	r := hostroottest.MustRoot(t, h)
 	got, err := Read(r, 100, FieldAll)
@@ -356,6 +356,10 @@ func TestScanMalformed(t *testing.T) {
 		if err := got.Missing[f]; !errors.Is(err, hostroot.ErrMalformed) {
 			t.Errorf("Missing[%v] = %v, want ErrMalformed", f, err)
 		}
+	}
+	// The malformed cgroup line is reported; the good one is kept.
+	if want := []cgroup.Entry{{HierarchyID: 1, Controllers: []string{"name=systemd"}, Path: "/system.slice/docker-0123.scope"}}; !cmp.Equal(got.Cgroups, want) {
+		t.Errorf("Cgroups beside a malformed line = %+v, want %+v", got.Cgroups, want)
 	}
 	// Status still filled what stat could not.
 	h.File("/proc/500/stat", statLine(map[int]string{14: "18446744073709551615"}))
