@@ -67,6 +67,9 @@ type Container struct {
 	// SandboxID is the ID of the pod's sandbox container, from runtime
 	// state or from the sandbox directory a mount table names.
 	SandboxID string
+	// PodID is podman's ID for the pod a container belongs to, from
+	// runtime state; podman pods have no Kubernetes UID.
+	PodID string
 }
 
 // MarkSandbox records that c is a pod's sandbox (pause or infra) container,

@@ -1,0 +1,265 @@
+package hostscope
+
+import (
+	"context"
+	"sort"
+
+	"github.com/hostscope/hostscope/cgroup"
+	"github.com/hostscope/hostscope/hostroot"
+	"github.com/hostscope/hostscope/internal/runtimestate"
+	"github.com/hostscope/hostscope/mounts"
+	"github.com/hostscope/hostscope/proc"
+)
+
+// Options tunes Scan and Inventory. A nil *Options means the defaults.
+type Options struct {
+	// Fields selects what is read for each process (proc.DefaultFields when
+	// zero). FieldCgroups is always added: it is what attribution reads.
+	Fields proc.Field
+	// NoNames skips the runtimes' state files: containers keep their
+	// identity (ID, runtime, pod UID, QoS) but get no name, image or pod
+	// name.
+	NoNames bool
+	// Resources reads each container's memory, CPU and pids figures from
+	// the Root's /sys/fs/cgroup (Inventory only).
+	Resources bool
+}
+
+func (o *Options) fields() proc.Field {
+	f := proc.DefaultFields
+	if o != nil && o.Fields != 0 {
+		f = o.Fields
+	}
+	return f | proc.FieldCgroups
+}
+
+// attributor works out which container each process is in, once per scan:
+// it remembers the runtime state it has read for each container ID and the
+// host's cgroup namespace, and nothing after the scan returns.
+type attributor struct {
+	root  *hostroot.Root
+	opts  *Options
+	names map[string]*runtimestate.Info // by container ID; nil value: none found
+	// hostCgroupNS is the inode of the host's cgroup namespace (that of PID
+	// 1 or kthreadd), 0 when unknown. A process in it whose cgroup paths are
+	// all "/" is in the root cgroup, not hiding behind a private namespace.
+	hostCgroupNS uint64
+	nsKnown      bool
+}
+
+func newAttributor(r *hostroot.Root, opts *Options) *attributor {
+	return &attributor{root: r, opts: opts, names: map[string]*runtimestate.Info{}}
+}
+
+// hostNS reads, once, the cgroup namespace of the host's first processes.
+func (a *attributor) hostNS() uint64 {
+	if a.nsKnown {
+		return a.hostCgroupNS
+	}
+	a.nsKnown = true
+	for _, pid := range []int{1, 2} {
+		if p, err := proc.Read(a.root, pid, proc.FieldNamespaces); err == nil && p.Namespaces.Cgroup != 0 {
+			a.hostCgroupNS = p.Namespaces.Cgroup
+			break
+		}
+	}
+	return a.hostCgroupNS
+}
+
+// attribute fills p.Container. It never fails: what cannot be read leaves
+// the process unattributed or unnamed.
+func (a *attributor) attribute(p *proc.Process) {
+	if p.KernelThread {
+		return
+	}
+	c, ok := cgroup.Identify(p.Cgroups)
+	if !ok && cgroup.AtNamespaceRoot(p.Cgroups) && a.privateCgroupNS(p.PID) {
+		if ms, err := mounts.Process(a.root, p.PID); err == nil {
+			c, ok = cgroup.IdentifyFromMounts(ms)
+		}
+	}
+	if !ok {
+		return
+	}
+	if c.ID != "" && !a.opts.noNames() {
+		a.name(c)
+	}
+	p.Container = c
+}
+
+func (o *Options) noNames() bool { return o != nil && o.NoNames }
+
+// privateCgroupNS reports whether pid may be hiding its cgroup behind a
+// cgroup namespace of its own: true unless its namespace is known to be the
+// host's. Reading one link is far cheaper than the mount table.
+func (a *attributor) privateCgroupNS(pid int) bool {
+	host := a.hostNS()
+	if host == 0 {
+		return true
+	}
+	p, err := proc.Read(a.root, pid, proc.FieldNamespaces)
+	if err != nil || p.Namespaces.Cgroup == 0 {
+		return true
+	}
+	return p.Namespaces.Cgroup != host
+}
+
+// name fills c's naming fields from the runtime's state files.
+func (a *attributor) name(c *cgroup.Container) {
+	info, seen := a.names[c.ID]
+	if !seen {
+		var err error
+		info, err = runtimestate.Lookup(a.root, c.Runtime, c.ID, nil)
+		if err != nil {
+			info = nil // missing or unreadable state: the names stay empty
+		}
+		a.names[c.ID] = info
+	}
+	if info == nil {
+		return
+	}
+	c.Name, c.Image = info.Name, info.Image
+	c.PodName, c.PodNamespace = info.PodName, info.PodNamespace
+	if c.PodUID == "" {
+		c.PodUID = info.PodUID
+	}
+	if c.Runtime == "" {
+		c.Runtime = info.Runtime
+	}
+	c.SandboxID, c.PodID = info.SandboxID, info.PodID
+	if info.Sandbox {
+		c.MarkSandbox()
+	}
+}
+
+// Scan streams every process of the Root, as proc.Scan does, with each
+// process's Container filled when it runs in one. Attribution reads only
+// the host's files: cgroup paths, the mount table of a process behind a
+// private cgroup namespace, and the runtimes' state files for names.
+func Scan(ctx context.Context, r *hostroot.Root, opts *Options, fn func(*proc.Process) error) error {
+	a := newAttributor(r, opts)
+	return proc.Scan(ctx, r, &proc.ScanOptions{Fields: opts.fields()}, func(p *proc.Process) error {
+		a.attribute(p)
+		return fn(p)
+	})
+}
+
+// Container is a container running on the host, with its member processes.
+type Container struct {
+	cgroup.Container
+	// InitPID is the host PID of the container's first process: the member
+	// whose PID in its innermost namespace is 1 (needs FieldStatus for
+	// NSpid), else the member whose parent is not a member. 0 when neither
+	// is known.
+	InitPID int
+	// PIDs are the host PIDs of the container's processes, ascending.
+	PIDs []int
+	// Resources are the container's cgroup figures, when Options.Resources
+	// asked for them and they could be read.
+	Resources *cgroup.Resources
+	// ResourcesErr says why Resources is nil although asked for.
+	ResourcesErr error
+}
+
+// Inventory is one scan's processes and the containers they form.
+type Inventory struct {
+	Processes  []*proc.Process // ascending PID
+	Containers []*Container    // by runtime, then ID
+}
+
+// Host returns the processes that run in no container.
+func (inv *Inventory) Host() []*proc.Process {
+	var out []*proc.Process
+	for _, p := range inv.Processes {
+		if p.Container == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// TakeInventory scans every process and groups them into containers.
+func TakeInventory(ctx context.Context, r *hostroot.Root, opts *Options) (*Inventory, error) {
+	inv := &Inventory{}
+	if err := Scan(ctx, r, opts, func(p *proc.Process) error {
+		inv.Processes = append(inv.Processes, p)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	inv.Containers = group(inv.Processes)
+	if opts != nil && opts.Resources {
+		readResources(ctx, r, inv)
+	}
+	return inv, nil
+}
+
+// group collects processes sharing a container ID into Containers.
+func group(procs []*proc.Process) []*Container {
+	byID := map[string]*Container{}
+	var out []*Container
+	members := map[string]map[int]bool{}
+	for _, p := range procs {
+		c := p.Container
+		if c == nil || c.ID == "" {
+			continue
+		}
+		key := c.Runtime + "/" + c.ID
+		ct := byID[key]
+		if ct == nil {
+			ct = &Container{Container: *c}
+			byID[key] = ct
+			members[key] = map[int]bool{}
+			out = append(out, ct)
+		}
+		ct.PIDs = append(ct.PIDs, p.PID)
+		members[key][p.PID] = true
+		if n := len(p.NSpid); n > 1 && p.NSpid[n-1] == 1 && (ct.InitPID == 0 || p.PID < ct.InitPID) {
+			ct.InitPID = p.PID
+		}
+	}
+	ppid := map[int]int{}
+	for _, p := range procs {
+		ppid[p.PID] = p.PPID
+	}
+	for key, ct := range byID {
+		if ct.InitPID != 0 {
+			continue
+		}
+		for _, pid := range ct.PIDs { // ascending: the first root wins
+			if !members[key][ppid[pid]] {
+				ct.InitPID = pid
+				break
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Runtime != out[j].Runtime {
+			return out[i].Runtime < out[j].Runtime
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// readResources fills each container's resource figures.
+func readResources(ctx context.Context, r *hostroot.Root, inv *Inventory) {
+	layout, err := cgroup.DetectLayout(ctx, r)
+	byPID := map[int]*proc.Process{}
+	for _, p := range inv.Processes {
+		byPID[p.PID] = p
+	}
+	for _, c := range inv.Containers {
+		if err != nil {
+			c.ResourcesErr = err
+			continue
+		}
+		p := byPID[c.PIDs[0]]
+		res, rerr := layout.Resources(r, cgroup.ContainerEntries(p.Cgroups, &c.Container))
+		if rerr != nil {
+			c.ResourcesErr = rerr
+			continue
+		}
+		c.Resources = res
+	}
+}

@@ -1,0 +1,282 @@
+// Command ps lists every process of a host, with the container each one runs
+// in, read through a hostroot.Root: this machine, a host mounted at a
+// directory, or the host a DaemonSet's HOST_* variables describe.
+//
+//	go run ./examples/ps                       # table: PID PPID USER STATE CONTAINER COMMAND
+//	go run ./examples/ps --tree                # the process tree
+//	go run ./examples/ps --json                # JSON Lines, one process per line
+//	go run ./examples/ps --root /host --json   # a host mounted at /host
+//
+// The JSON output is a stable contract: one object per process with pid,
+// ppid, comm, state, cmdline (list), exe, uid (real), start_time (RFC 3339),
+// nspid (list) and container (null, or id, runtime, pod_uid, qos, name,
+// image, pod_name, pod_namespace). Absent values are "", 0, [] or null.
+// Fields may be added; none changes meaning.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hostscope/hostscope"
+	"github.com/hostscope/hostscope/hostroot"
+	"github.com/hostscope/hostscope/proc"
+)
+
+func main() {
+	var cfg config
+	flag.StringVar(&cfg.root, "root", "", "directory holding the host's file system (default: the HOST_* environment, else /)")
+	flag.BoolVar(&cfg.json, "json", false, "print JSON Lines, one process per line")
+	flag.BoolVar(&cfg.tree, "tree", false, "draw the process tree")
+	flag.BoolVar(&cfg.noNames, "no-names", false, "do not read the runtimes' state files for container names and images")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "ps: unexpected argument %q\n", flag.Arg(0))
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	out := bufio.NewWriter(os.Stdout)
+	err := run(ctx, cfg, out)
+	if ferr := out.Flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ps:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	root       string
+	json, tree bool
+	noNames    bool
+	openRoot   func() (*hostroot.Root, error) // tests replace it
+}
+
+func (c config) open() (*hostroot.Root, error) {
+	switch {
+	case c.openRoot != nil:
+		return c.openRoot()
+	case c.root != "":
+		return hostroot.Dir(c.root)
+	}
+	return hostroot.FromEnv()
+}
+
+func run(ctx context.Context, cfg config, w io.Writer) error {
+	root, err := cfg.open()
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	opts := &hostscope.Options{
+		Fields:  proc.FieldStat | proc.FieldStatus | proc.FieldCmdline | proc.FieldExe | proc.FieldCgroups,
+		NoNames: cfg.noNames,
+	}
+	if cfg.json {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		return hostscope.Scan(ctx, root, opts, func(p *proc.Process) error {
+			return enc.Encode(toJSON(p))
+		})
+	}
+	inv, err := hostscope.TakeInventory(ctx, root, opts)
+	if err != nil {
+		return err
+	}
+	users := readUsers(root)
+	if cfg.tree {
+		return printTree(w, proc.NewTree(inv.Processes), users)
+	}
+	return printTable(w, inv.Processes, users)
+}
+
+// jsonProcess is the stable JSON contract of ps --json.
+type jsonProcess struct {
+	PID       int            `json:"pid"`
+	PPID      int            `json:"ppid"`
+	Comm      string         `json:"comm"`
+	State     string         `json:"state"`
+	Cmdline   []string       `json:"cmdline"`
+	Exe       string         `json:"exe"`
+	UID       uint32         `json:"uid"`
+	StartTime string         `json:"start_time"`
+	NSpid     []int          `json:"nspid"`
+	Container *jsonContainer `json:"container"`
+}
+
+type jsonContainer struct {
+	ID           string `json:"id"`
+	Runtime      string `json:"runtime"`
+	PodUID       string `json:"pod_uid"`
+	QoS          string `json:"qos"`
+	Name         string `json:"name"`
+	Image        string `json:"image"`
+	PodName      string `json:"pod_name"`
+	PodNamespace string `json:"pod_namespace"`
+}
+
+func toJSON(p *proc.Process) jsonProcess {
+	j := jsonProcess{
+		PID: p.PID, PPID: p.PPID, Comm: p.Comm, State: p.State,
+		Cmdline: p.Cmdline, Exe: p.Exe, UID: p.UIDs.Real, NSpid: p.NSpid,
+	}
+	if j.Cmdline == nil {
+		j.Cmdline = []string{}
+	}
+	if j.NSpid == nil {
+		j.NSpid = []int{}
+	}
+	if !p.StartTime.IsZero() {
+		j.StartTime = p.StartTime.UTC().Format(time.RFC3339Nano)
+	}
+	if c := p.Container; c != nil {
+		j.Container = &jsonContainer{
+			ID: c.ID, Runtime: c.Runtime, PodUID: c.PodUID, QoS: c.QoS,
+			Name: c.Name, Image: c.Image, PodName: c.PodName, PodNamespace: c.PodNamespace,
+		}
+	}
+	return j
+}
+
+// readUsers maps UIDs to names from the host's /etc/passwd; a host without
+// one (a sparse root) shows numbers.
+func readUsers(root *hostroot.Root) map[uint32]string {
+	users := map[uint32]string{}
+	b, err := root.ReadFile("/etc/passwd")
+	if err != nil {
+		return users
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Split(line, ":")
+		if len(f) < 3 {
+			continue
+		}
+		if uid, err := strconv.ParseUint(f[2], 10, 32); err == nil {
+			if _, dup := users[uint32(uid)]; !dup {
+				users[uint32(uid)] = f[0]
+			}
+		}
+	}
+	return users
+}
+
+func userName(p *proc.Process, users map[uint32]string) string {
+	if _, missing := p.Missing[proc.FieldStatus]; missing {
+		return "?"
+	}
+	if n, ok := users[p.UIDs.Real]; ok {
+		return n
+	}
+	return strconv.FormatUint(uint64(p.UIDs.Real), 10)
+}
+
+// containerColumn is the short ID and runtime, "-" on the host.
+func containerColumn(p *proc.Process) string {
+	c := p.Container
+	if c == nil {
+		return "-"
+	}
+	id := c.ID
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	if id == "" {
+		id = "pod:" + c.PodUID
+	}
+	if c.Runtime != "" {
+		id += " " + c.Runtime
+	}
+	if c.Sandbox {
+		id += " (sandbox)"
+	}
+	return id
+}
+
+func command(p *proc.Process) string {
+	if len(p.Cmdline) == 0 {
+		if p.Comm == "" {
+			return "?"
+		}
+		return "[" + p.Comm + "]"
+	}
+	return strings.Join(p.Cmdline, " ")
+}
+
+// clean keeps a table cell on one line whatever a process put in its name.
+func clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+func printTable(w io.Writer, procs []*proc.Process, users map[uint32]string) error {
+	tw := tabwriter.NewWriter(w, 0, 8, 1, ' ', 0)
+	fmt.Fprintln(tw, "PID\tPPID\tUSER\tSTATE\tCONTAINER\tCOMMAND")
+	for _, p := range procs {
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\n", p.PID, p.PPID, clean(userName(p, users)), orDash(p.State), containerColumn(p), clean(command(p)))
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// printTree draws each root's descendants depth first, with box-drawing
+// branches; a process whose parent is not in the scan is a root.
+func printTree(w io.Writer, t *proc.Tree, users map[uint32]string) error {
+	var walk func(p *proc.Process, prefix string, last, top bool) error
+	seen := map[int]bool{}
+	walk = func(p *proc.Process, prefix string, last, top bool) error {
+		if seen[p.PID] {
+			return errors.New("process tree has a cycle at PID " + strconv.Itoa(p.PID))
+		}
+		seen[p.PID] = true
+		branch, next := "", ""
+		if !top {
+			branch, next = "├─ ", "│  "
+			if last {
+				branch, next = "└─ ", "   "
+			}
+		}
+		ctr := ""
+		if c := containerColumn(p); c != "-" {
+			ctr = "  [" + c + "]"
+		}
+		if _, err := fmt.Fprintf(w, "%s%s%d %s %s%s\n", prefix, branch, p.PID, clean(userName(p, users)), clean(command(p)), ctr); err != nil {
+			return err
+		}
+		kids := t.Children(p.PID)
+		for i, k := range kids {
+			if err := walk(k, prefix+next, i == len(kids)-1, false); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, r := range t.Roots() {
+		if err := walk(r, "", true, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
