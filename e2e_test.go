@@ -60,7 +60,7 @@ func startDocker(t *testing.T, tarball, sfx string) []workload {
 	image := "hostscope-e2e:" + sfx
 	d.Image(t, tarball, image)
 	name := "hostscope-e2e-" + sfx
-	id := d.MustRun(t, "run", "-d", "--name", name, image, "sh", "-c", "sleep 600 & exec sleep 601")
+	id := d.MustRun(t, "run", "-d", "--name", name, "--memory", "64m", "--pids-limit", "50", image, "sh", "-c", "sleep 600 & exec sleep 601")
 	d.Cleanup(t, "rm", "-f", id)
 	return []workload{{d, cgroup.Container{ID: id, Runtime: "docker", Name: name, Image: image}}}
 }
@@ -74,7 +74,7 @@ func startPodman(t *testing.T, tarball, sfx string) []workload {
 	var ws []workload
 
 	plain := "hostscope-e2e-plain-" + sfx
-	id := p.MustRun(t, "run", "-d", "--name", plain, image, "sh", "-c", "sleep 600 & exec sleep 601")
+	id := p.MustRun(t, "run", "-d", "--name", plain, "--memory", "64m", "--pids-limit", "50", image, "sh", "-c", "sleep 600 & exec sleep 601")
 	p.Cleanup(t, "rm", "-f", "-t", "0", id)
 	ws = append(ws, workload{p, cgroup.Container{ID: id, Runtime: "podman", Name: plain, Image: image}})
 
@@ -125,6 +125,26 @@ spec:
 	return ws
 }
 
+// checkLimits checks the figures of a container started with --memory 64m
+// and --pids-limit 50, holding two processes.
+func checkLimits(t *testing.T, c *hostscope.Container) {
+	t.Helper()
+	r := c.Resources
+	if r == nil {
+		t.Errorf("container %s: no resources: %v", c.Name, c.ResourcesErr)
+		return
+	}
+	if r.Memory == nil || r.Memory.Limit != 64<<20 || r.Memory.Usage == 0 {
+		t.Errorf("container %s: memory %+v, want a 64 MiB limit and some usage", c.Name, r.Memory)
+	}
+	if r.Pids == nil || r.Pids.Max != 50 || r.Pids.Current < 2 {
+		t.Errorf("container %s: pids %+v, want max 50 and at least 2 current", c.Name, r.Pids)
+	}
+	if r.CPU == nil {
+		t.Errorf("container %s: no CPU figures", c.Name)
+	}
+}
+
 // infraWorkload is a podman pod's infra container: a sandbox, not a
 // workload, named and imaged as podman says.
 func infraWorkload(t *testing.T, p *testctr.Runtime, id, pod, podID string) workload {
@@ -170,7 +190,7 @@ func checkAttribution(t *testing.T, ws []workload) {
 	}
 
 	check := func(t *testing.T, root *hostroot.Root) {
-		inv, err := hostscope.TakeInventory(context.Background(), root, nil)
+		inv, err := hostscope.TakeInventory(context.Background(), root, &hostscope.Options{Resources: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -201,6 +221,10 @@ func checkAttribution(t *testing.T, ws []workload) {
 			}
 			if c.InitPID == 0 {
 				t.Errorf("container %s: no init PID", w.want.Name)
+			}
+			// The first container of each runtime was started with limits.
+			if w.want.ID == ws[0].want.ID {
+				checkLimits(t, c)
 			}
 		}
 		t.Logf("%d processes, %d containers, %d workload processes checked", len(inv.Processes), len(inv.Containers), len(want))
