@@ -235,7 +235,7 @@ func (s *sysReader) block(e blockEntry) (d BlockDevice, ok bool) {
 		s.malformed(devName, err)
 		return d, false
 	}
-	if p, err := resolve(s.r, e.dir); err == nil {
+	if p, err := s.r.Resolve(e.dir); err == nil {
 		d.SysPath = p
 	}
 	if n, ok := s.uint(e.dir + "/partition"); ok {

@@ -57,7 +57,7 @@ func Chars(ctx context.Context, r *hostroot.Root) ([]CharDevice, error) {
 			errs = append(errs, fmt.Errorf("%w: /sys/dev/char: entry %v", hostroot.ErrMalformed, err))
 			continue
 		}
-		p, err := resolve(r, link)
+		p, err := r.Resolve(link)
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
 				errs = append(errs, err)
@@ -72,7 +72,7 @@ func Chars(ctx context.Context, r *hostroot.Root) ([]CharDevice, error) {
 		case !errors.Is(err, fs.ErrNotExist):
 			errs = append(errs, err)
 		}
-		if sub, err := resolve(r, p+"/subsystem"); err == nil {
+		if sub, err := r.Resolve(p + "/subsystem"); err == nil {
 			d.Subsystem = path.Base(sub)
 		}
 		d.Drivers = slices.Clone(drivers.Char[d.Major])

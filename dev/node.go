@@ -132,7 +132,7 @@ func DiskLinks(ctx context.Context, r *hostroot.Root) ([]DiskLink, error) {
 				return nil, err
 			}
 			l := DiskLink{Path: dir + "/" + n, Scheme: sc, Name: DecodeUdevEnc(n)}
-			target, err := resolve(r, l.Path)
+			target, err := r.Resolve(l.Path)
 			if err == nil {
 				l.Target = target
 				if fi, err := r.Lstat(target); err == nil && fi.Mode()&fs.ModeDevice != 0 {

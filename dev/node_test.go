@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/hostscope/hostscope/hostroot"
 	"github.com/hostscope/hostscope/hostroot/hostroottest"
@@ -93,43 +91,5 @@ func TestCharsProblems(t *testing.T) {
 	}
 	if len(got) != 0 {
 		t.Errorf("Chars() = %v, want none", got)
-	}
-}
-
-func TestResolve(t *testing.T) {
-	h := hostroottest.New()
-	h.File("/dev/sda", "")
-	h.Symlink("/dev/disk/by-id/abs", "/dev/mapper/x")
-	h.Symlink("/dev/mapper/x", "../sda")
-	h.Symlink("/dev/disk/by-id/escape", "../../../../../../dev/sda")
-	h.Symlink("/dev/disk/by-id/loop", "loop2")
-	h.Symlink("/dev/disk/by-id/loop2", "loop")
-	h.Symlink("/dev/disk/by-id/proc", "/proc/1/root/etc")
-	h.Symlink("/dev/disk/by-id/dangling", "../../nothing")
-	h.Symlink("/dev/dir", "disk/by-id")
-	r := hostroottest.MustRoot(t, h)
-	tests := []struct {
-		in      string
-		want    string
-		wantErr error
-	}{
-		{"/dev/disk/by-id/abs", "/dev/sda", nil},
-		{"/dev/disk/by-id/escape", "/dev/sda", nil}, // ".." stops at the root
-		{"/dev/dir/abs", "/dev/sda", nil},           // a symlink in the middle
-		{"/dev/dir/../../sda", "/dev/sda", nil},     // ".." after a link is physical
-		{"/dev/dir/../sda", "", fs.ErrNotExist},     // /dev/disk/sda, not /dev/sda
-		{"/dev/disk/by-id/loop", "", syscall.ELOOP},
-		{"/dev/disk/by-id/proc", "", fs.ErrInvalid},
-		{"/dev/disk/by-id/dangling", "", fs.ErrNotExist},
-		{"relative", "", fs.ErrInvalid},
-	}
-	for _, tt := range tests {
-		got, err := resolve(r, tt.in)
-		if diff := cmp.Diff(tt.wantErr, err, cmpopts.EquateErrors()); diff != "" {
-			t.Errorf("resolve(%q) error = %v, want %v", tt.in, err, tt.wantErr)
-		}
-		if got != tt.want {
-			t.Errorf("resolve(%q) = %q, want %q", tt.in, got, tt.want)
-		}
 	}
 }

@@ -454,5 +454,50 @@ func (f *osFile) Stat() (fs.FileInfo, error)                { return f.f.Stat() 
 func (f *osFile) Read(p []byte) (int, error)                { return f.f.Read(p) }
 func (f *osFile) ReadAt(p []byte, off int64) (int, error)   { return f.f.ReadAt(p, off) }
 func (f *osFile) Seek(off int64, whence int) (int64, error) { return f.f.Seek(off, whence) }
-func (f *osFile) ReadDir(n int) ([]fs.DirEntry, error)      { return f.f.ReadDir(n) }
 func (f *osFile) Close() error                              { return f.f.Close() }
+
+// ReadDir lists the directory, each entry's Info taken relative to the open
+// descriptor. The os package's entries would instead stat "base/name"
+// relative to the reader's working directory: another file, or none.
+// Entries removed since the listing are left out.
+func (f *osFile) ReadDir(n int) ([]fs.DirEntry, error) {
+	conn, err := f.f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	for {
+		entries, err := f.f.ReadDir(n)
+		out := entries[:0]
+		cerr := conn.Control(func(fd uintptr) {
+			for _, e := range entries {
+				var st unix.Stat_t
+				serr := unix.Fstatat(int(fd), e.Name(), &st, unix.AT_SYMLINK_NOFOLLOW)
+				for serr == unix.EINTR {
+					serr = unix.Fstatat(int(fd), e.Name(), &st, unix.AT_SYMLINK_NOFOLLOW)
+				}
+				switch {
+				case serr == nil:
+					out = append(out, fs.FileInfoToDirEntry(newOSInfo(e.Name(), &st)))
+				case serr != unix.ENOENT:
+					out = append(out, failedEntry{e, &fs.PathError{Op: "lstat", Path: e.Name(), Err: serr}})
+				}
+			}
+		})
+		if cerr != nil {
+			return nil, cerr
+		}
+		if len(out) > 0 || err != nil || n <= 0 || len(entries) == 0 {
+			return out, err
+		}
+		// Every entry of this batch vanished: a caller asking for n > 0
+		// must get entries or an error, so read on.
+	}
+}
+
+// failedEntry is a directory entry whose Lstat failed.
+type failedEntry struct {
+	fs.DirEntry
+	err error
+}
+
+func (e failedEntry) Info() (fs.FileInfo, error) { return nil, e.err }

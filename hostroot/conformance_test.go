@@ -163,6 +163,8 @@ func ask(r *hostroot.Root, q query) outcome {
 		}
 	case "readlink":
 		o.Content, err = r.Readlink(q.name)
+	case "resolve":
+		o.Content, err = r.Resolve(q.name)
 	case "readdir":
 		o.Names, err = r.ReadDirNames(q.name)
 		sort.Strings(o.Names)
@@ -199,7 +201,7 @@ func treeQueries() []query {
 		"/var/run/secrets/token", "/fifo", "/dev/null", "/dev/stdin", "/bigfile",
 		"/chain/l0", "/chain/l1", "/chain/l2", "/nonexistent", "etc/hostname", "",
 	} {
-		for _, op := range []string{"read", "stat", "lstat", "readlink", "open"} {
+		for _, op := range []string{"read", "stat", "lstat", "readlink", "open", "resolve"} {
 			qs = append(qs, query{op, n})
 		}
 	}
@@ -216,7 +218,7 @@ func procQueries() []query {
 		"/proc/self/root/etc/hostname", "/proc/1/cwd/etc/hostname", "/proc/1/fd/0", "/proc/1/ns/net",
 		"/proc/1/task/1/root/etc/hostname", "/proc/mounts", "/etc/mtab", "/via-magic", "/proc/1/root/",
 	} {
-		for _, op := range []string{"read", "stat", "lstat", "readlink"} {
+		for _, op := range []string{"read", "stat", "lstat", "readlink", "resolve"} {
 			qs = append(qs, query{op, n})
 		}
 	}

@@ -394,6 +394,29 @@ func (r *Root) ReadDir(name string) ([]fs.DirEntry, error) {
 	return entries, nil
 }
 
+// Resolve returns the host-absolute name that name leads to once every
+// symlink on the way is followed with the Root's chroot semantics, like
+// filepath.EvalSymlinks inside the host: /dev/disk/by-uuid/X gives
+// /dev/sda1. Every component must exist. Magic links are not followed
+// (ELOOP). The answer describes the moment of the call: a later lookup of
+// it may meet a different tree.
+func (r *Root) Resolve(name string) (string, error) {
+	if err := checkName("resolve", name); err != nil {
+		return "", err
+	}
+	t, err := r.resolve(name, true)
+	if err != nil {
+		return "", pathErr("resolve", name, err)
+	}
+	if t.rel == "." {
+		return t.m.prefix, nil
+	}
+	if t.m.prefix == "/" {
+		return "/" + t.rel, nil
+	}
+	return t.m.prefix + "/" + t.rel, nil
+}
+
 // ProcRoot returns a Root for the root directory of process pid, as the
 // /proc/PID/root magic link shows it: the process's own file system (a
 // container's image and mounts, for a containerised process), with the same
