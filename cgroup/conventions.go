@@ -2,6 +2,8 @@ package cgroup
 
 import (
 	"strings"
+
+	"github.com/hostscope/hostscope/internal/parse"
 )
 
 // step reads one path component c (trimmed, never empty), the idx-th of the
@@ -151,7 +153,7 @@ func libvirtDomain(name string) (string, bool) {
 		return "", false
 	}
 	pid, dom, ok := strings.Cut(rest, "-")
-	if !ok || pid == "" || dom == "" || !isDigits(pid) {
+	if !ok || pid == "" || dom == "" || !parse.Digits(pid) {
 		return "", false
 	}
 	return dom, true
@@ -296,7 +298,7 @@ func isHex64(s string) bool { return len(s) == 64 && isLowerHex(s) }
 // isFargateID reports the Fargate 1.4 container ID form, "<32 hex>-<number>".
 func isFargateID(s string) bool {
 	task, n, ok := strings.Cut(s, "-")
-	return ok && len(task) == 32 && isLowerHex(task) && len(n) >= 1 && len(n) <= 10 && isDigits(n)
+	return ok && len(task) == 32 && isLowerHex(task) && len(n) >= 1 && len(n) <= 10 && parse.Digits(n)
 }
 
 // isName reports a name usable as a container ID: 1 to max bytes of
@@ -338,13 +340,4 @@ func unhex(c byte) byte {
 		return c - 'a' + 10
 	}
 	return c - 'A' + 10
-}
-
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/hostscope/hostscope/hostroot"
+	"github.com/hostscope/hostscope/internal/parse"
 	"github.com/hostscope/hostscope/mounts"
 )
 
@@ -255,7 +256,7 @@ func (h *Hierarchy) findNamespace(ctx context.Context, r *hostroot.Root) error {
 		return nil
 	}
 	self, err := r.Readlink("/proc/self")
-	if err != nil || !isDigits(self) {
+	if err != nil || !parse.Digits(self) {
 		return nil
 	}
 	data, err := r.ReadFile("/proc/" + self + "/cgroup")

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hostscope/hostscope/internal/parse"
 	"github.com/hostscope/hostscope/internal/sysfile"
 	"golang.org/x/sys/unix"
 )
@@ -143,7 +144,7 @@ func (b *osBackend) pidLeaf(rel string) bool {
 		return false
 	}
 	pid, rest, ok := strings.Cut(rel, "/")
-	if !ok || !isDigits(pid) {
+	if !ok || !parse.Digits(pid) {
 		return false
 	}
 	if dir, leaf, ok := strings.Cut(rest, "/"); ok {

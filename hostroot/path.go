@@ -1,6 +1,10 @@
 package hostroot
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/hostscope/hostscope/internal/parse"
+)
 
 // Lexical helpers on host-absolute, slash-separated names. None of them
 // touches a file; resolution against a file system lives in resolve.go.
@@ -56,19 +60,6 @@ func relTo(name, prefix string) string {
 	return name[len(prefix)+1:]
 }
 
-// isDigits reports whether s is a non-empty string of ASCII digits.
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 // isMagicLink reports whether the clean host-absolute name is one of procfs's
 // magic links: /proc/PID/{exe,cwd,root}, /proc/PID/{fd,ns,map_files}/X, and
 // the same below /proc/PID/task/TID. The kernel refuses to follow them under
@@ -81,12 +72,12 @@ func isMagicLink(name string) bool {
 		return false
 	}
 	pid, rest, ok := strings.Cut(rest, "/")
-	if !ok || !isDigits(pid) {
+	if !ok || !parse.Digits(pid) {
 		return false
 	}
 	if tasks, ok := strings.CutPrefix(rest, "task/"); ok {
 		tid, r, ok := strings.Cut(tasks, "/")
-		if !ok || !isDigits(tid) {
+		if !ok || !parse.Digits(tid) {
 			return false
 		}
 		rest = r

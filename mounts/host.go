@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/hostscope/hostscope/hostroot"
+	"github.com/hostscope/hostscope/internal/parse"
 )
 
 // Reason says which view of the mount table a HostTable holds, and why.
@@ -124,7 +125,7 @@ func fallback(ctx context.Context, r *hostroot.Root, f Filter, skipNS string) (*
 	}
 	var pids []int
 	for _, n := range names {
-		if !isDigits(n) {
+		if !parse.Digits(n) {
 			continue
 		}
 		pid, err := strconv.Atoi(n)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hostscope/hostscope/hostroot"
+	"github.com/hostscope/hostscope/internal/parse"
 )
 
 // Mount is one line of /proc/PID/mountinfo (proc(5)): one mount as the
@@ -204,7 +205,7 @@ func (m *Mount) addOptional(opt string) error {
 // parseID parses a non-negative decimal without sign or spaces, which
 // strconv.Atoi alone would let through.
 func parseID(what, s string) (int, error) {
-	if !isDigits(s) {
+	if !parse.Digits(s) {
 		return 0, fmt.Errorf("bad %s %q", what, s)
 	}
 	n, err := strconv.ParseInt(s, 10, 0)
@@ -230,7 +231,7 @@ func parseDevice(s string) (major, minor uint32, err error) {
 }
 
 func parseUint32(s string) (uint32, error) {
-	if !isDigits(s) {
+	if !parse.Digits(s) {
 		return 0, fmt.Errorf("not a decimal number")
 	}
 	n, err := strconv.ParseUint(s, 10, 32)
@@ -238,18 +239,6 @@ func parseUint32(s string) (uint32, error) {
 		return 0, fmt.Errorf("out of range")
 	}
 	return uint32(n), nil
-}
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // splitOptions splits a comma-separated option field and decodes each

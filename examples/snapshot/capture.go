@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hostscope/hostscope/hostroot"
+	"github.com/hostscope/hostscope/internal/parse"
 )
 
 // Defaults for Options' caps.
@@ -474,19 +475,7 @@ func inProcessDir(name string) bool {
 		return false
 	}
 	pid, _, ok := strings.Cut(rest, "/")
-	return ok && isDigits(pid)
-}
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
+	return ok && parse.Digits(pid)
 }
 
 // ensureDir records the canonical directory dir and its parents.

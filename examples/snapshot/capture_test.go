@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/hostscope/hostscope/hostroot/hostroottest"
+	"github.com/hostscope/hostscope/internal/parse"
 	"github.com/hostscope/hostscope/internal/runtimestate"
 )
 
@@ -391,7 +392,7 @@ func TestCaptureVanishing(t *testing.T) {
 			loaded := load(t, archive)
 			var procs []string
 			for _, n := range allNames(t, loaded) {
-				if strings.Count(n, "/") == 2 && isDigits(path.Base(n)) && strings.HasPrefix(n, "/proc/") {
+				if strings.Count(n, "/") == 2 && parse.Digits(path.Base(n)) && strings.HasPrefix(n, "/proc/") {
 					procs = append(procs, n)
 				}
 			}

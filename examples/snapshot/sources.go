@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/hostscope/hostscope/internal/parse"
 )
 
 // What a snapshot holds, phase by phase. Each list names what hostscope's
@@ -73,7 +75,7 @@ func (c *capturer) processes() error {
 	}
 	var pids []int
 	for _, n := range names {
-		if !isDigits(n) || n[0] == '0' {
+		if !parse.Digits(n) || n[0] == '0' {
 			continue
 		}
 		if pid, err := strconv.Atoi(n); err == nil {

@@ -149,3 +149,17 @@ func Line(b []byte) (line, rest []byte) {
 	}
 	return b, nil
 }
+
+// Digits reports whether s is a non-empty string of ASCII digits: a PID
+// directory's name, a UID, a numbered path component.
+func Digits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -6,6 +6,8 @@ import (
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/hostscope/hostscope/internal/parse"
 )
 
 // CRI-O and podman keep their containers in containers/storage. Under each
@@ -125,7 +127,7 @@ func (s *scanner) storageRoots() []storageDir {
 	if uids, err := s.r.ReadDirNames("/run/user"); err == nil {
 		sort.Strings(uids)
 		for _, u := range uids {
-			if isDigits(u) {
+			if isUID(u) {
 				roots = append(roots, storageDir{path.Join("/run/user", u, "containers"), true})
 			}
 		}
@@ -395,14 +397,5 @@ func validName(n string) bool {
 	return n != "" && n != "." && n != ".." && !strings.ContainsAny(n, "/\x00")
 }
 
-func isDigits(s string) bool {
-	if s == "" || len(s) > 10 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
+// isUID accepts a /run/user entry: a UID, at most ten digits.
+func isUID(s string) bool { return len(s) <= 10 && parse.Digits(s) }
