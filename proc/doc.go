@@ -34,7 +34,16 @@
 // that exits during a scan is skipped; whether it exited is decided by
 // whether its /proc/PID directory is still there, so a PID directory that
 // holds only some of its files (a sparse snapshot) still yields a Process,
-// with the absent files' fields in Missing.
+// with the absent files' fields in Missing. When stat is read, a process
+// found to be exiting (a zombie, or PF_EXITING set) after its links vanished
+// keeps those fields empty without Missing entries, as a zombie does.
+//
+// A process's files are read one after the other by name, and a PID can
+// pass to a new process in between. The /proc/PID directory's inode is
+// compared before the first file and after the last (procfs gives a reused
+// PID's directory a new inode): if it changed, the process is read again,
+// so a Process never combines the files of two processes. This costs two
+// lstat calls per process on roots that report inode numbers.
 //
 // # Cost and concurrency
 //

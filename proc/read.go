@@ -17,20 +17,53 @@ type procReader struct {
 	s *scanner
 	p *Process
 	n procNames
-	// exists caches whether /proc/PID is still there: 0 not checked yet, 1
-	// yes, -1 gone. It is only checked when a file is found missing.
+	// exists caches whether the process being read is still there: 0 not
+	// checked yet, 1 yes, -1 gone. It is only checked when a file is found
+	// missing.
 	exists int8
+	// exiting caches whether the process has begun to exit (or is a
+	// zombie), as a second read of stat shows: 0 not checked, 1 yes, -1 no.
+	exiting int8
 	// stateKnown says State and KernelThread were read, so links that a
 	// kernel thread or zombie cannot have are not asked for.
 	stateKnown bool
+	// dirID identifies the /proc/PID directory as it was before the first
+	// file was read; zero when the Root cannot tell (see pin).
+	dirID dirID
 }
+
+// dirID is the identity of a /proc/PID directory.
+type dirID struct{ dev, ino uint64 }
+
+// errReused reports that the PID passed to another process while its files
+// were read.
+var errReused = errors.New("PID reused during the read")
+
+// maxReads bounds how often read starts over on a PID that changed hands
+// while it was read.
+const maxReads = 3
 
 // read reads the scan's fields of process pid. It returns errVanished when
 // the process exited, and a non-nil error only for failures that concern the
-// whole scan (a closed Root).
+// whole scan (a closed Root). The files of a PID are read one after the
+// other, by name; when the PID passes to a new process meanwhile, the read
+// starts over, so a Process never mixes the files of two processes.
 func (s *scanner) read(pid int) (*Process, error) {
+	for range maxReads {
+		p, err := s.readOnce(pid)
+		if !errors.Is(err, errReused) {
+			return p, err
+		}
+	}
+	return nil, errVanished // the PID changes hands faster than it is read
+}
+
+func (s *scanner) readOnce(pid int) (*Process, error) {
 	pr := procReader{s: s, p: &Process{PID: pid}}
 	s.namesFor(pid, &pr.n)
+	if err := pr.pin(); err != nil {
+		return nil, err
+	}
 	for _, step := range [...]struct {
 		f    Field
 		read func(*procReader) error
@@ -50,18 +83,101 @@ func (s *scanner) read(pid int) (*Process, error) {
 			return nil, err
 		}
 	}
+	if err := pr.verify(); err != nil {
+		return nil, err
+	}
 	return pr.p, nil
 }
 
-// gone reports whether the process's directory has disappeared.
+// dirIdentity returns the identity of the process's /proc/PID directory.
+// procfs makes a new inode for a PID's directory once the PID belongs to a
+// new process (the old one's fails revalidation), so an unchanged inode
+// means an unchanged process. ok is false when the Root gives no inode
+// numbers.
+func (pr *procReader) dirIdentity() (id dirID, ok bool, err error) {
+	fi, err := pr.s.r.Lstat(pr.n.dir)
+	if err != nil {
+		return dirID{}, false, err
+	}
+	st, ok := hostroot.StatOf(fi)
+	if !ok || st.Ino == 0 {
+		return dirID{}, false, nil
+	}
+	return dirID{st.Dev, st.Ino}, true, nil
+}
+
+// pin records the directory's identity before the first file is read.
+func (pr *procReader) pin() error {
+	id, ok, err := pr.dirIdentity()
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return errVanished
+	case errors.Is(err, fs.ErrClosed):
+		return err
+	case ok:
+		pr.dirID = id
+	}
+	return nil
+}
+
+// verify checks, after the last file, that the directory is still the one
+// pinned: errVanished if it is gone, errReused if it now belongs to another
+// process.
+func (pr *procReader) verify() error {
+	if pr.dirID == (dirID{}) {
+		return nil
+	}
+	id, ok, err := pr.dirIdentity()
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return errVanished
+	case errors.Is(err, fs.ErrClosed):
+		return err
+	case ok && id != pr.dirID:
+		return errReused
+	}
+	return nil
+}
+
+// gone reports whether the process being read has disappeared: its
+// directory is gone, or belongs to another process now.
 func (pr *procReader) gone() bool {
 	if pr.exists == 0 {
 		pr.exists = 1
-		if _, err := pr.s.r.Lstat(pr.n.dir); errors.Is(err, fs.ErrNotExist) {
+		id, ok, err := pr.dirIdentity()
+		if errors.Is(err, fs.ErrNotExist) || (ok && pr.dirID != (dirID{}) && id != pr.dirID) {
 			pr.exists = -1
 		}
 	}
 	return pr.exists < 0
+}
+
+// pfExiting is the PF_EXITING bit of the flags field of stat: set when a
+// process starts to exit, before it becomes a zombie.
+const pfExiting = 0x00000004
+
+// exited reports whether the process has begun to exit or is a zombie, by
+// reading its stat again. procfs keeps the directory of such a process but
+// answers ENOENT for its exe, cwd and ns links, so a field that fails that
+// way is absent, like a zombie's, not missing. It is only asked after such a
+// failure, and only in scans that read stat anyway: without it a scan
+// cannot tell an exiting process from a kernel thread either.
+func (pr *procReader) exited() bool {
+	if pr.s.fields&FieldStat == 0 {
+		return false
+	}
+	if pr.exiting == 0 {
+		pr.exiting = -1
+		name := pr.n.dir + "/stat"
+		b, err := pr.s.r.AppendFile((*pr.s.buf)[:0], name, 0)
+		*pr.s.buf = b[:0]
+		if err == nil {
+			if st, err := parseStat(b, name); err == nil && (st.state == 'Z' || st.state == 'X' || st.flags&pfExiting != 0) {
+				pr.exiting = 1
+			}
+		}
+	}
+	return pr.exiting > 0
 }
 
 // fail handles an error opening or reading a file of field f: errVanished
@@ -71,8 +187,13 @@ func (pr *procReader) fail(f Field, err error) error {
 	if errors.Is(err, fs.ErrClosed) {
 		return err
 	}
-	if (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH)) && pr.gone() {
-		return errVanished
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
+		if pr.gone() {
+			return errVanished
+		}
+		if pr.exited() {
+			return nil
+		}
 	}
 	pr.miss(f, err)
 	return nil
@@ -106,7 +227,7 @@ func (pr *procReader) readFile(k int) ([]byte, error) {
 // zombie reports whether the process is known to be a zombie (or dead):
 // its executable, working directory and namespaces are gone.
 func (pr *procReader) zombie() bool {
-	return pr.stateKnown && (pr.p.State == "Z" || pr.p.State == "X")
+	return pr.stateKnown && (pr.p.State == "Z" || pr.p.State == "X") || pr.exiting > 0
 }
 
 func (pr *procReader) stat() error {
@@ -239,7 +360,7 @@ func (pr *procReader) namespaces() error {
 		*pr.p.Namespaces.slot(i) = ino
 		found = true
 	}
-	if !found && notExist != nil {
+	if !found && notExist != nil && !pr.exited() {
 		pr.miss(FieldNamespaces, notExist)
 	}
 	return nil
