@@ -1,0 +1,149 @@
+package main
+
+import (
+	"errors"
+	"io/fs"
+	"sort"
+
+	"github.com/hostscope/hostscope/hostroot"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Scan error kinds, the values of hostscope_scan_errors_total's kind label.
+const (
+	errListProc   = "list_proc"  // the scan failed as a whole: /proc could not be listed
+	errPermission = "permission" // a process's file or link was denied (no SYS_PTRACE, hardening)
+	errMalformed  = "malformed"  // a process's file did not parse
+	errMissing    = "missing"    // a process's file was absent although the process was there
+	errOther      = "other"
+)
+
+var errorKinds = []string{errListProc, errPermission, errMalformed, errMissing, errOther}
+
+// errorKind classifies one field's failure from proc.Process.Missing.
+func errorKind(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return errPermission
+	case errors.Is(err, hostroot.ErrMalformed):
+		return errMalformed
+	case errors.Is(err, fs.ErrNotExist):
+		return errMissing
+	}
+	return errOther
+}
+
+// metrics is the agent's Prometheus registry. The per-container and per-pod
+// series are not kept in vectors: they are generated from the latest scan's
+// state at each collection, so a stopped container's series disappear with
+// it and the label cardinality is bounded by what runs on the node.
+type metrics struct {
+	reg          *prometheus.Registry
+	scanDuration prometheus.Histogram
+	scanErrors   *prometheus.CounterVec
+}
+
+func newMetrics(current func() *snapshot) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		scanDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "hostscope_scan_duration_seconds",
+			Help: "Time one scan of every process and container took, successful or not.",
+			// 5 ms (a near-empty node) to 10 s (tens of thousands of processes).
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+		}),
+		scanErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hostscope_scan_errors_total",
+			Help: "Failures met while scanning, by kind: list_proc (a whole scan failed), permission, malformed, missing (a per-process file), other.",
+		}, []string{"kind"}),
+	}
+	for _, k := range errorKinds {
+		m.scanErrors.WithLabelValues(k)
+	}
+	m.reg.MustRegister(
+		m.scanDuration, m.scanErrors,
+		newInventoryCollector(current),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// inventoryCollector turns the latest scan into gauges.
+type inventoryCollector struct {
+	current                                       func() *snapshot
+	ctrProcs, podProcs, ctrs, hostProcs, lastScan *prometheus.Desc
+}
+
+func newInventoryCollector(current func() *snapshot) *inventoryCollector {
+	return &inventoryCollector{
+		current: current,
+		ctrProcs: prometheus.NewDesc("hostscope_container_processes",
+			"Processes in each running container, as of the last successful scan.",
+			[]string{"container_id", "runtime", "name", "pod_name", "namespace"}, nil),
+		podProcs: prometheus.NewDesc("hostscope_pod_processes",
+			"Processes in each pod (Kubernetes, or podman's), as of the last successful scan.",
+			[]string{"pod_name", "namespace", "pod_uid"}, nil),
+		ctrs: prometheus.NewDesc("hostscope_containers",
+			"Running containers by runtime (\"unknown\" when the cgroup path does not say), as of the last successful scan.",
+			[]string{"runtime"}, nil),
+		hostProcs: prometheus.NewDesc("hostscope_host_processes",
+			"Processes in no container, as of the last successful scan.", nil, nil),
+		lastScan: prometheus.NewDesc("hostscope_last_scan_success_timestamp_seconds",
+			"When the last successful scan ended, in seconds since the Unix epoch.", nil, nil),
+	}
+}
+
+func (c *inventoryCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.ctrProcs
+	ch <- c.podProcs
+	ch <- c.ctrs
+	ch <- c.hostProcs
+	ch <- c.lastScan
+}
+
+type podLabels struct{ name, namespace, uid string }
+
+func (c *inventoryCollector) Collect(ch chan<- prometheus.Metric) {
+	snap := c.current()
+	if snap == nil {
+		return // no scan yet: no series rather than misleading zeros
+	}
+	st := snap.state
+	byRuntime := map[string]int{}
+	for _, key := range sortedContainers(st.containers) {
+		e := st.containers[key]
+		ch <- prometheus.MustNewConstMetric(c.ctrProcs, prometheus.GaugeValue, float64(len(e.pids)),
+			e.c.ID, e.c.Runtime, e.c.Name, e.c.PodName, e.c.PodNamespace)
+		rt := e.c.Runtime
+		if rt == "" {
+			rt = "unknown"
+		}
+		byRuntime[rt]++
+	}
+	rts := make([]string, 0, len(byRuntime))
+	for rt := range byRuntime {
+		rts = append(rts, rt)
+	}
+	sort.Strings(rts)
+	for _, rt := range rts {
+		ch <- prometheus.MustNewConstMetric(c.ctrs, prometheus.GaugeValue, float64(byRuntime[rt]), rt)
+	}
+	pods := map[podLabels]int{}
+	host := 0
+	for _, e := range st.procs {
+		ct := e.p.Container
+		if ct != nil && (ct.PodUID != "" || ct.PodName != "") {
+			pods[podLabels{ct.PodName, ct.PodNamespace, ct.PodUID}]++
+		}
+		if e.ckey == "" {
+			host++
+		}
+	}
+	for p, n := range pods {
+		ch <- prometheus.MustNewConstMetric(c.podProcs, prometheus.GaugeValue, float64(n), p.name, p.namespace, p.uid)
+	}
+	ch <- prometheus.MustNewConstMetric(c.hostProcs, prometheus.GaugeValue, float64(host))
+	ch <- prometheus.MustNewConstMetric(c.lastScan, prometheus.GaugeValue, float64(snap.end.UnixNano())/1e9)
+}
