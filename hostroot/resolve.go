@@ -1,6 +1,7 @@
 package hostroot
 
 import (
+	"errors"
 	"io/fs"
 	"strings"
 	"syscall"
@@ -66,7 +67,7 @@ func (r *Root) resolve(name string, follow bool) (target, error) {
 		last := onlySlashes(pending)
 		fi, err := r.lstatResolved(cand)
 		if err != nil {
-			return target{}, err
+			return target{}, changed(err)
 		}
 		if fi.Mode()&fs.ModeSymlink != 0 && (!last || follow) {
 			if isMagicLink(cand) {
@@ -77,8 +78,11 @@ func (r *Root) resolve(name string, follow bool) (target, error) {
 				return target{}, syscall.ELOOP
 			}
 			link, err := r.route(cand).readlinkResolved(cand)
+			if errors.Is(err, syscall.EINVAL) {
+				return target{}, errChanged // no longer a symlink
+			}
 			if err != nil {
-				return target{}, err
+				return target{}, changed(err)
 			}
 			if link == "" {
 				return target{}, syscall.ENOENT
@@ -105,7 +109,7 @@ func (r *Root) resolve(name string, follow bool) (target, error) {
 		if info == nil {
 			fi, err := r.lstatResolved(resolved)
 			if err != nil {
-				return target{}, err
+				return target{}, changed(err)
 			}
 			info = fi
 		}
@@ -115,6 +119,22 @@ func (r *Root) resolve(name string, follow bool) (target, error) {
 	}
 	m := r.route(resolved)
 	return target{m: m, rel: relTo(resolved, m.prefix)}, nil
+}
+
+// errChanged reports that the tree changed under the resolver: a name it
+// had checked became a symlink, stopped being one, stopped being a
+// directory or was moved out of the tree. The lookup is worth repeating.
+var errChanged = errors.New("tree changed during the lookup")
+
+// changed maps the errors a lookup of an already resolved, symlink-free name
+// gives only when the tree changed meanwhile to errChanged: ELOOP (a
+// component became a symlink), ENOTDIR (one stopped being a directory) and
+// EXDEV (one was moved out of the tree).
+func changed(err error) error {
+	if errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EXDEV) {
+		return errChanged
+	}
+	return err
 }
 
 // nextComponent splits the first component off p, skipping leading slashes.

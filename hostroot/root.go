@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/hostscope/hostscope/internal/parse"
 )
 
 // DefaultReadLimit is the largest file ReadFile returns, and the limit
@@ -204,25 +206,33 @@ func (r *Root) do(op, name string, follow bool, fn func(m *mount, rel string, mo
 		}
 		return nil
 	}
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		var t target
-		t, err = r.resolve(name, follow)
-		if err != nil {
-			return pathErr(op, name, err)
+	for attempt := 0; attempt < maxResolves; attempt++ {
+		t, err := r.resolve(name, follow)
+		if err == nil {
+			err = fn(t.m, t.rel, resolveCanonical)
+			// ELOOP or EXDEV under resolveCanonical means a component
+			// became a symlink, or was moved out of the tree, after the
+			// resolver checked it: resolve again.
+			if errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.EXDEV) {
+				err = errChanged
+			}
 		}
-		err = fn(t.m, t.rel, resolveCanonical)
-		// ELOOP under resolveCanonical means a component became a symlink
-		// after the resolver checked it: resolve again.
-		if !errors.Is(err, syscall.ELOOP) {
-			break
+		if !errors.Is(err, errChanged) {
+			if err != nil {
+				return pathErr(op, name, err)
+			}
+			return nil
 		}
 	}
-	if err != nil {
-		return pathErr(op, name, err)
-	}
-	return nil
+	// The tree changed under every attempt: as openat2 does when renames
+	// keep racing a lookup, say so rather than give an answer no state of
+	// the tree ever had.
+	return pathErr(op, name, syscall.EAGAIN)
 }
+
+// maxResolves bounds how often do resolves a name again because the tree
+// changed under the resolver.
+const maxResolves = 8
 
 // fast tries the kernel's resolution. done is false when the userspace
 // resolver must answer instead: for names that are not clean (the resolver
@@ -252,8 +262,27 @@ func (r *Root) fast(name string, follow bool, fn func(m *mount, rel string, mode
 		return nil, false // a symlink is on the way: the resolver follows it
 	case errors.Is(err, syscall.EAGAIN) && m.fast != resolveCanonical:
 		return nil, false // openat2 kept seeing renames; resolve by hand
+	case errors.Is(err, syscall.EACCES) && m.fast != resolveCanonical && !underPIDDir(name):
+		// The kernel checks ptrace rights on a magic link before
+		// RESOLVE_NO_MAGICLINKS refuses it, so a symlink leading to
+		// /proc/1/root gives EACCES where the resolver says ELOOP. The
+		// resolver answers: ELOOP there, or the same EACCES for a file
+		// the reader may not read.
+		return nil, false
 	}
 	return err, true
+}
+
+// underPIDDir reports whether the clean name lies in a /proc/PID directory,
+// where a lookup that passes no magic link (see throughMagicLink) meets no
+// symlink at all, so EACCES is the file's own.
+func underPIDDir(name string) bool {
+	rest, ok := strings.CutPrefix(name, "/proc/")
+	if !ok {
+		return false
+	}
+	pid, _, ok := strings.Cut(rest, "/")
+	return ok && parse.Digits(pid)
 }
 
 // throughMagicLink reports whether the clean name names a path below a magic

@@ -76,6 +76,11 @@ func Walk(dirfd int, rel string, flags int) (int, error) {
 			f = unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW
 		}
 		fd, err := Openat(cur, comp, f)
+		if err == unix.ENOTDIR && more && !isPlainNonDir(cur, comp) {
+			// A symlink, as openat2's RESOLVE_NO_SYMLINKS says; or a
+			// directory again, swapped back since the open failed.
+			err = unix.ELOOP
+		}
 		if cur != dirfd {
 			unix.Close(cur)
 		}
@@ -87,6 +92,17 @@ func Walk(dirfd int, rel string, flags int) (int, error) {
 		}
 		cur, rel = fd, rest
 	}
+}
+
+// isPlainNonDir reports whether name in dirfd is neither a directory nor a
+// symlink (nor gone).
+func isPlainNonDir(dirfd int, name string) bool {
+	var st unix.Stat_t
+	if unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+		return false
+	}
+	t := st.Mode & unix.S_IFMT
+	return t != unix.S_IFLNK && t != unix.S_IFDIR
 }
 
 // Openat is openat(2) with the base flags, retrying EINTR.
