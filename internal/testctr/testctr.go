@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -188,10 +189,52 @@ func BusyboxTar(t testing.TB, extra map[string][]byte) string {
 // image lacks) and removes it when the test ends.
 func (r *Runtime) Image(t testing.TB, tarball, ref string) {
 	t.Helper()
+	r.ImageWith(t, tarball, ref)
+}
+
+// ImageWith is Image with more image settings, each one Dockerfile
+// instruction as import's --change takes it (`ENTRYPOINT ["/agent"]`,
+// `CMD ["--help"]`); docker and podman both accept that form.
+func (r *Runtime) ImageWith(t testing.TB, tarball, ref string, changes ...string) {
+	t.Helper()
 	change := "ENV PATH=/bin"
 	if r.Name == "podman" {
 		change = "ENV=PATH=/bin"
 	}
-	r.MustRun(t, "import", "--change", change, tarball, ref)
+	args := []string{"import", "--change", change}
+	for _, c := range changes {
+		args = append(args, "--change", c)
+	}
+	r.MustRun(t, append(args, tarball, ref)...)
 	r.Cleanup(t, "rmi", "-f", ref)
+}
+
+// RemoveNewPauseImages removes, when the test ends, the pod infra images
+// (localhost/podman-pause:*) that podman builds on a pod's first use, if
+// they were not there before: call it before the test's first pod. Register
+// it before the pods' own cleanups, which then run first.
+func (r *Runtime) RemoveNewPauseImages(t testing.TB) {
+	t.Helper()
+	list := func() ([]string, error) {
+		out, err := r.Run(t, "images", "--format", "{{.Repository}}:{{.Tag}}")
+		return strings.Fields(out), err
+	}
+	before, err := list()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		after, err := list()
+		if err != nil {
+			t.Logf("cleanup: %v", err)
+			return
+		}
+		for _, img := range after {
+			if strings.HasPrefix(img, "localhost/podman-pause:") && !slices.Contains(before, img) {
+				if _, err := r.Run(t, "rmi", img); err != nil {
+					t.Logf("cleanup: %v", err)
+				}
+			}
+		}
+	})
 }

@@ -1,0 +1,366 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hostscope/hostscope/internal/testctr"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// TestLiveDaemonSet runs the agent for real, as the DaemonSet would: a
+// static binary in an image made with podman import, in a Pod derived from
+// the manifest's pod template (same mounts, environment and security
+// context) and played with podman kube play, next to a podman container, a
+// podman pod of two containers and a docker container. It needs root,
+// podman, docker, busybox-static and the go command; each is skipped, with
+// the reason, when missing.
+func TestLiveDaemonSet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds an image and runs containers; skipped with -short")
+	}
+	testctr.RequireRoot(t)
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build the agent with")
+	}
+	pm := testctr.Podman(t)
+	dk := testctr.Docker(t)
+	sfx := testctr.Suffix(t)
+	dir := t.TempDir()
+
+	// The agent: a static binary, as deploy/Containerfile builds it.
+	bin := filepath.Join(dir, "hostscope-agent")
+	if _, err := testctr.Command([]string{"CGO_ENABLED=0"}, goCmd, "build", "-o", bin, "."); err != nil {
+		t.Fatal(err)
+	}
+	agentBin, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agentImage := "localhost/hostscope-agent-test:" + sfx
+	pm.ImageWith(t, testctr.BusyboxTar(t, map[string][]byte{"hostscope-agent": agentBin}), agentImage,
+		`ENTRYPOINT ["/hostscope-agent"]`)
+	busybox := testctr.BusyboxTar(t, nil)
+	workImage := "localhost/hostscope-ds-work:" + sfx
+	pm.Image(t, busybox, workImage)
+	dockerImage := "hostscope-ds-work:" + sfx
+	dk.Image(t, busybox, dockerImage)
+
+	// Workloads, each with two processes: sleep 3002 (the container's
+	// first process) and its child sleep 3001.
+	work := []string{"sh", "-c", "sleep 3001 & exec sleep 3002"}
+	type workload struct {
+		rt              *testctr.Runtime
+		id, name, image string
+		podName, podID  string
+		initPID         int
+	}
+	var loads []*workload
+	inspectPID := func(rt *testctr.Runtime, id string) int {
+		pid, err := strconv.Atoi(rt.MustRun(t, "inspect", "-f", "{{.State.Pid}}", id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pid
+	}
+	dkName := "hostscope-ds-dk-" + sfx
+	dkID := dk.MustRun(t, append([]string{"run", "-d", "--name", dkName, dockerImage}, work...)...)
+	dk.Cleanup(t, "rm", "-f", dkID)
+	loads = append(loads, &workload{rt: dk, id: dkID, name: dkName, image: dockerImage})
+
+	pmName := "hostscope-ds-pm-" + sfx
+	pmID := pm.MustRun(t, append([]string{"run", "-d", "--name", pmName, workImage}, work...)...)
+	pm.Cleanup(t, "rm", "-f", "-t", "0", pmID)
+	loads = append(loads, &workload{rt: pm, id: pmID, name: pmName, image: workImage})
+
+	pm.RemoveNewPauseImages(t)
+	podName := "hostscope-ds-pod-" + sfx
+	podID, err := pm.Run(t, "pod", "create", "--name", podName)
+	if err != nil {
+		if strings.Contains(err.Error(), "catatonit") {
+			t.Skipf("podman cannot build its pod infra image (apt-get install catatonit): %v", err)
+		}
+		t.Fatal(err)
+	}
+	pm.Cleanup(t, "pod", "rm", "-f", "-t", "0", podID)
+	for _, member := range []string{"a", "b"} {
+		name := podName + "-" + member
+		id := pm.MustRun(t, append([]string{"run", "-d", "--pod", podID, "--name", name, workImage}, work...)...)
+		loads = append(loads, &workload{rt: pm, id: id, name: name, image: workImage, podName: podName, podID: podID})
+	}
+	for _, w := range loads {
+		w.initPID = inspectPID(w.rt, w.id)
+	}
+
+	// The agent's pod, from the DaemonSet's template.
+	agentPod := "hostscope-agent-" + sfx
+	podFile := filepath.Join(dir, "pod.yaml")
+	pod := podFromDaemonSet(t, loadManifest(t).DaemonSet, agentPod, agentImage)
+	// A second agent beside it, without DAC_READ_SEARCH: uid 0 reads the
+	// runtimes' root-owned state as its owner, so it must name every
+	// container as well (README.md says so; this holds it true).
+	noDAC := *pod.Spec.Containers[0].DeepCopy()
+	noDAC.Name = "agent-nodac"
+	noDAC.SecurityContext.Capabilities.Add = []corev1.Capability{"SYS_PTRACE"}
+	for j := range noDAC.Env {
+		switch noDAC.Env[j].Name {
+		case "HOSTSCOPE_LISTEN":
+			noDAC.Env[j].Value = ":9101" // the pod's containers share one network namespace
+		case "HOSTSCOPE_INTERVAL":
+			noDAC.Env[j].Value = "3s" // two agents scanning a busy machine: spare its CPUs
+		}
+	}
+	noDAC.Ports = nil
+	pod.Spec.Containers = append(pod.Spec.Containers, noDAC)
+	b, err := yaml.Marshal(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(podFile, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pm.MustRun(t, "kube", "play", podFile)
+	pm.Cleanup(t, "pod", "rm", "-f", "-t", "0", agentPod)
+	agentCtr := agentPod + "-" + pod.Spec.Containers[0].Name
+	agentID := pm.MustRun(t, "inspect", "-f", "{{.Id}}", agentCtr)
+	t.Cleanup(func() {
+		if t.Failed() {
+			logs, _ := pm.Run(t, "logs", agentCtr)
+			t.Logf("agent's log:\n%s", logs)
+		}
+	})
+
+	fetchFrom := func(ctr, port, path string) (string, error) {
+		return pm.Run(t, "exec", ctr, "/bin/busybox", "wget", "-q", "-O", "-", "http://127.0.0.1:"+port+path)
+	}
+	fetch := func(path string) (string, error) { return fetchFrom(agentCtr, "9100", path) }
+	waitFor(t, 30*time.Second, "/healthz to answer 200", func() (bool, string) {
+		out, err := fetch("/healthz")
+		return err == nil, fmt.Sprint(out, err)
+	})
+
+	// Every workload, with its processes, runtime, name and image; and the
+	// agent itself.
+	var inv jsonInventory
+	waitFor(t, 20*time.Second, "/inventory to list every container", func() (bool, string) {
+		body, err := fetch("/inventory")
+		if err != nil {
+			return false, err.Error()
+		}
+		inv = jsonInventory{}
+		if err := json.Unmarshal([]byte(body), &inv); err != nil {
+			return false, err.Error()
+		}
+		for _, w := range loads {
+			if findContainer(inv, w.id) == nil {
+				return false, "no container " + w.name
+			}
+		}
+		return findContainer(inv, agentID) != nil, "no agent container"
+	})
+	for _, w := range loads {
+		c := findContainer(inv, w.id)
+		got := fmt.Sprintf("runtime=%s name=%s image=%s pod=%s/%s init=%d", c.Runtime, c.Name, c.Image, c.PodName, c.PodID, c.InitPID)
+		want := fmt.Sprintf("runtime=%s name=%s image=%s pod=%s/%s init=%d", w.rt.Name, w.name, w.image, w.podName, w.podID, w.initPID)
+		if got != want {
+			t.Errorf("container %s:\n got %s\nwant %s", w.name, got, want)
+		}
+		var cmds []string
+		for _, p := range c.Processes {
+			cmds = append(cmds, strings.Join(p.Cmdline, " "))
+			if p.Container == nil || p.Container.ID != w.id {
+				t.Errorf("container %s: process %d carries container %+v", w.name, p.PID, p.Container)
+			}
+		}
+		slices.Sort(cmds)
+		if want := []string{"sleep 3001", "sleep 3002"}; !slices.Equal(cmds, want) {
+			t.Errorf("container %s: processes %q, want %q", w.name, cmds, want)
+		}
+	}
+	self := findContainer(inv, agentID)
+	if self.Runtime != "podman" || self.Name != agentCtr || self.Image != agentImage || self.PodName != agentPod {
+		t.Errorf("the agent reports itself as %+v, want podman %s image %s in pod %s", self.jsonContainer, agentCtr, agentImage, agentPod)
+	}
+	if !slices.ContainsFunc(self.Processes, func(p jsonProcess) bool {
+		return p.Comm == "hostscope-agent" && slices.Equal(p.Cmdline, []string{"/hostscope-agent"}) && p.Exe == "/hostscope-agent"
+	}) {
+		t.Errorf("the agent's container lacks the agent's process: %+v", self.Processes)
+	}
+
+	// The agent without DAC_READ_SEARCH names every container alike.
+	noDACCtr := agentPod + "-" + noDAC.Name
+	var noDACInv jsonInventory
+	waitFor(t, 20*time.Second, "the agent without DAC_READ_SEARCH to list every workload", func() (bool, string) {
+		body, err := fetchFrom(noDACCtr, "9101", "/inventory")
+		if err != nil {
+			return false, err.Error()
+		}
+		noDACInv = jsonInventory{}
+		if err := json.Unmarshal([]byte(body), &noDACInv); err != nil {
+			return false, err.Error()
+		}
+		for _, w := range loads {
+			if findContainer(noDACInv, w.id) == nil {
+				return false, "no container " + w.name
+			}
+		}
+		return findContainer(noDACInv, agentID) != nil, "no agent container"
+	})
+	if caps, _ := pm.Run(t, "exec", noDACCtr, "/bin/busybox", "grep", "CapEff", "/proc/self/status"); !strings.HasSuffix(caps, "0000000000080000") {
+		t.Errorf("the second agent's capabilities are %q, want SYS_PTRACE alone", caps)
+	}
+	for _, w := range append(loads, &workload{id: agentID}) {
+		with, without := findContainer(inv, w.id), findContainer(noDACInv, w.id)
+		if with.jsonContainer != without.jsonContainer {
+			t.Errorf("without DAC_READ_SEARCH, container %s is\n%+v\nwith it\n%+v", w.id, without.jsonContainer, with.jsonContainer)
+		}
+	}
+
+	metrics, err := fetch("/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range loads {
+		line := fmt.Sprintf(`hostscope_container_processes{container_id=%q,name=%q,namespace="",pod_name=%q,runtime=%q} 2`, w.id, w.name, w.podName, w.rt.Name)
+		if !strings.Contains(metrics, "\n"+line+"\n") {
+			t.Errorf("/metrics lacks %s", line)
+		}
+	}
+	for _, want := range []string{
+		// the pod's two workloads and its infra container
+		fmt.Sprintf(`hostscope_pod_processes{namespace="",pod_name=%q,pod_uid=""} 5`, podName),
+		`hostscope_containers{runtime="docker"} `,
+		`hostscope_containers{runtime="podman"} `,
+		`hostscope_scan_errors_total{kind="list_proc"} 0`,
+		"hostscope_scan_duration_seconds_count ",
+		"process_resident_memory_bytes ",
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
+	// A container started and stopped while the agent runs.
+	lateName := "hostscope-ds-late-" + sfx
+	lateID := pm.MustRun(t, "run", "-d", "--name", lateName, workImage, "sleep", "3003")
+	pm.Cleanup(t, "rm", "-f", "-t", "0", lateID)
+	events := func() []jsonEvent {
+		out, err := pm.Run(t, "logs", agentCtr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var evs []jsonEvent
+		for _, line := range strings.Split(out, "\n") {
+			var ev jsonEvent
+			if strings.HasPrefix(line, "{") && json.Unmarshal([]byte(line), &ev) == nil {
+				evs = append(evs, ev)
+			}
+		}
+		return evs
+	}
+	has := func(evs []jsonEvent, typ, id string, initial bool) bool {
+		return slices.ContainsFunc(evs, func(ev jsonEvent) bool {
+			return ev.Type == typ && ev.Container != nil && ev.Container.ID == id && ev.Initial == initial
+		})
+	}
+	waitFor(t, 20*time.Second, "container_started of "+lateName, func() (bool, string) {
+		return has(events(), containerStarted, lateID, false), ""
+	})
+	pm.MustRun(t, "rm", "-f", "-t", "0", lateID)
+	waitFor(t, 20*time.Second, "container_stopped of "+lateName, func() (bool, string) {
+		return has(events(), containerStopped, lateID, false), ""
+	})
+	evs := events()
+	for _, w := range loads {
+		if !has(evs, containerStarted, w.id, true) {
+			t.Errorf("no initial container_started for %s", w.name)
+		}
+	}
+	late := slices.IndexFunc(evs, func(ev jsonEvent) bool {
+		return ev.Type == containerStarted && ev.Container != nil && ev.Container.ID == lateID
+	})
+	if c := evs[late].Container; c.Name != lateName || c.Image != workImage || c.Runtime != "podman" {
+		t.Errorf("container_started of %s carries %+v", lateName, c)
+	}
+	if !slices.ContainsFunc(evs, func(ev jsonEvent) bool {
+		return ev.Type == processExited && ev.Process != nil && ev.Container != nil && ev.Container.ID == lateID &&
+			slices.Equal(ev.Process.Cmdline, []string{"sleep", "3003"})
+	}) {
+		t.Errorf("no process_exited of %s's sleep", lateName)
+	}
+
+	// SIGTERM stops the agent cleanly, well within the grace period.
+	start := time.Now()
+	pm.MustRun(t, "stop", "-t", "10", agentCtr)
+	if took := time.Since(start); took > 8*time.Second {
+		t.Errorf("the agent took %s to stop on SIGTERM", took)
+	}
+	if code := pm.MustRun(t, "inspect", "-f", "{{.State.ExitCode}}", agentCtr); code != "0" {
+		t.Errorf("the agent exited with %s on SIGTERM, want 0", code)
+	}
+}
+
+// podFromDaemonSet derives the Pod podman plays from the DaemonSet's pod
+// template: the same volumes, mounts, environment and security context,
+// with the test's image, a one-second interval, and no probes (podman runs
+// probes as healthchecks through systemd timers and curl, neither of which
+// this machine or image has; the test asks /healthz itself).
+func podFromDaemonSet(t testing.TB, ds *appsv1.DaemonSet, name, image string) *corev1.Pod {
+	t.Helper()
+	tmpl := ds.Spec.Template.DeepCopy()
+	pod := &corev1.Pod{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: tmpl.Labels},
+		Spec:       tmpl.Spec,
+	}
+	for i := range pod.Spec.Containers {
+		c := &pod.Spec.Containers[i]
+		c.Image = image
+		c.ImagePullPolicy = corev1.PullNever
+		c.LivenessProbe, c.ReadinessProbe = nil, nil
+		for j := range c.Env {
+			if c.Env[j].Name == "HOSTSCOPE_INTERVAL" {
+				c.Env[j].Value = "1s"
+			}
+		}
+	}
+	return pod
+}
+
+func findContainer(inv jsonInventory, id string) *jsonInventoryContainer {
+	for i := range inv.Containers {
+		if inv.Containers[i].ID == id {
+			return &inv.Containers[i]
+		}
+	}
+	return nil
+}
+
+// waitFor polls cond until it holds, failing the test after timeout with
+// cond's last word.
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %s for %s: %s", timeout, what, why)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
