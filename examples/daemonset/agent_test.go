@@ -2,6 +2,7 @@ package main
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -172,5 +173,27 @@ func TestStoppedAndRestartedContainer(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("restart (-want +got):\n%s", diff)
+	}
+}
+
+func TestSameProcess(t *testing.T) {
+	at := func(d time.Duration) *procEntry { return &procEntry{sinceBoot: d, hasStart: true} }
+	unknown := &procEntry{}
+	for _, tc := range []struct {
+		name string
+		a, b *procEntry
+		want bool
+	}{
+		{"same start", at(10 * time.Second), at(10 * time.Second), true},
+		{"btime rounded the other way", at(10 * time.Second), at(11 * time.Second), true},
+		{"btime rounded down", at(10 * time.Second), at(9 * time.Second), true},
+		{"one tick past the tolerance", at(10 * time.Second), at(11*time.Second + 10*time.Millisecond), false},
+		{"reused much later", at(10 * time.Second), at(time.Hour), false},
+		{"no start time before", unknown, at(time.Hour), true},
+		{"no start time now", at(time.Hour), unknown, true},
+	} {
+		if got := sameProcess(tc.a, tc.b); got != tc.want {
+			t.Errorf("%s: sameProcess = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

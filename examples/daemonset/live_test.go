@@ -189,6 +189,14 @@ func TestLiveDaemonSet(t *testing.T) {
 			t.Errorf("container %s: processes %q, want %q", w.name, cmds, want)
 		}
 	}
+	// The pods' infra containers are there, marked as sandboxes.
+	for _, pod := range []string{podName, agentPod} {
+		if !slices.ContainsFunc(inv.Containers, func(c jsonInventoryContainer) bool {
+			return c.PodName == pod && c.Sandbox && c.Runtime == "podman" && len(c.Processes) == 1
+		}) {
+			t.Errorf("pod %s's infra container is missing or not marked as its sandbox", pod)
+		}
+	}
 	self := findContainer(inv, agentID)
 	if self.Runtime != "podman" || self.Name != agentCtr || self.Image != agentImage || self.PodName != agentPod {
 		t.Errorf("the agent reports itself as %+v, want podman %s image %s in pod %s", self.jsonContainer, agentCtr, agentImage, agentPod)
