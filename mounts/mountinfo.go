@@ -66,8 +66,10 @@ func Parse(data []byte, name string, f Filter) ([]Mount, error) {
 	var out []Mount
 	if f == nil {
 		// One allocation for the whole table instead of log2(n) regrowths
-		// of a slice of 200-byte structs.
-		out = make([]Mount, 0, bytes.Count(data, []byte{'\n'})+1)
+		// of a slice of 200-byte structs. Blank lines must not inflate it
+		// (a file of newlines would cost 200 bytes per byte), so no more
+		// lines are assumed than minLine-byte mounts fit in data.
+		out = make([]Mount, 0, min(bytes.Count(data, []byte{'\n'}), len(data)/minLine)+1)
 	}
 	lineNo := 0
 	for len(data) > 0 {
@@ -101,6 +103,10 @@ func Parse(data []byte, name string, f Filter) ([]Mount, error) {
 	}
 	return out, nil
 }
+
+// minLine is about the shortest line parseLine accepts
+// ("1 1 0:0 / / r - t s o").
+const minLine = 16
 
 // parseLine parses one mountinfo line:
 //
