@@ -1,12 +1,15 @@
 package runtimestate
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"path"
 	"sort"
 	"strings"
 
+	"github.com/hostscope/hostscope/hostroot"
 	"github.com/hostscope/hostscope/internal/parse"
 )
 
@@ -48,13 +51,26 @@ type storageMetadata struct {
 // parseContainersJSON parses containers/storage's containers.json read from
 // name. Entries without a valid ID are skipped; metadata that is not a JSON
 // object (other tools store their own) is ignored.
+//
+// The entries are decoded one at a time and only the valid ones kept: a
+// rootless user's containers.json is the user's to write, and decoding the
+// whole array at once cost over 100 bytes per input byte for an array of
+// nulls or empty objects (gigabytes at the read limit).
 func parseContainersJSON(name string, data []byte) ([]Info, error) {
-	var entries []storageEntry
-	if err := decodeJSON(name, data, '[', &entries); err != nil {
+	if err := decodeJSON(name, data, '[', &skipValue{}); err != nil {
 		return nil, err
 	}
-	out := make([]Info, 0, len(entries))
-	for _, e := range entries {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if _, err := dec.Token(); err != nil { // the '[' decodeJSON checked
+		return nil, malformed(name, data, err)
+	}
+	out := []Info{}
+	for dec.More() {
+		start := dec.InputOffset()
+		var e storageEntry
+		if err := dec.Decode(&e); err != nil {
+			return nil, fmt.Errorf("%w: %s line %d: %v", hostroot.ErrMalformed, name, lineAt(data, start), err)
+		}
 		if !validID(e.ID) {
 			continue
 		}
@@ -91,6 +107,12 @@ func parseContainersJSON(name string, data []byte) ([]Info, error) {
 	}
 	return out, nil
 }
+
+// skipValue accepts any JSON value: decoding into it checks the syntax
+// and keeps nothing.
+type skipValue struct{}
+
+func (*skipValue) UnmarshalJSON([]byte) error { return nil }
 
 func firstOf(s []string) string {
 	if len(s) == 0 {
