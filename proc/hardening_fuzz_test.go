@@ -1,0 +1,99 @@
+package proc
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/hostscope/hostscope/hostroot"
+)
+
+// allocBytes returns the bytes f allocates, from the runtime's own count.
+func allocBytes(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// allocBound is what parsing n bytes may allocate: a small multiple of n
+// (error messages quote the bad field, slices grow by doubling) plus a
+// constant for the fuzzing machinery's own allocations in between.
+func allocBound(n int) uint64 { return 32*uint64(n) + 64<<10 }
+
+// FuzzParseBounded holds every per-process parser to linear memory: a
+// parse of N bytes, valid or not, allocates O(N), so a hostile file at the
+// read cap cannot make a scan allocate more than a small multiple of it.
+func FuzzParseBounded(f *testing.F) {
+	for _, name := range []string{"init", "container", "kworker", "groups"} {
+		for _, ext := range []string{".stat", ".status", ".cmdline"} {
+			if b, err := os.ReadFile("testdata/" + name + ext); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+	f.Add([]byte("Groups:\t" + string(bytes.Repeat([]byte("1 "), 500)) + "\nNSpid:\t1\t2\t3\n"))
+	f.Add(bytes.Repeat([]byte("a\x00"), 500))
+	f.Add([]byte("btime 1700000000\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for label, parse := range map[string]func(){
+			"stat":     func() { parseStat(data, "/proc/1/stat") },
+			"status":   func() { parseStatus(data, "/proc/1/status") },
+			"cmdline":  func() { parseCmdline(data) },
+			"btime":    func() { parseBootTime(data, "/proc/stat") },
+			"ns link":  func() { parseNSLink(string(data), "net", "/proc/1/ns/net") },
+			"exe link": func() { _, _ = parseExe(string(data)) },
+		} {
+			if n := allocBytes(parse); n > allocBound(len(data)) {
+				t.Fatalf("%s: parsing %d bytes allocated %d", label, len(data), n)
+			}
+		}
+	})
+}
+
+// TestParseLargeInputs feeds each parser inputs at the scale of the read
+// cap, shaped to be worst cases (one huge field, millions of short lines
+// or arguments), and bounds both memory (as FuzzParseBounded) and time: a
+// parser that is quadratic anywhere takes hours on these, a linear one well
+// under a second.
+func TestParseLargeInputs(t *testing.T) {
+	const size = 2 << 20
+	inputs := map[string][]byte{
+		"one long line":        bytes.Repeat([]byte("x"), size),
+		"NULs":                 bytes.Repeat([]byte{0}, size),
+		"short args":           bytes.Repeat([]byte("a\x00"), size/2),
+		"empty lines":          bytes.Repeat([]byte("\n"), size),
+		"status lines":         bytes.Repeat([]byte("Foo:\tbar\n"), size/9),
+		"huge Groups":          append([]byte("Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\t"), bytes.Repeat([]byte("7 "), size/2)...),
+		"huge NSpid":           append([]byte("Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nNSpid:\t"), bytes.Repeat([]byte("7\t"), size/2)...),
+		"comm of parentheses":  append(append([]byte("1 ("), bytes.Repeat([]byte(")("), size/2)...), []byte(") S 0")...),
+		"stat with long field": append([]byte("1 (x) S "), bytes.Repeat([]byte("9"), size)...),
+		"btime lines":          bytes.Repeat([]byte("btime 1\n"), size/8),
+	}
+	for label, data := range inputs {
+		for parser, parse := range map[string]func() error{
+			"stat":    func() error { _, err := parseStat(data, "/proc/1/stat"); return err },
+			"status":  func() error { _, err := parseStatus(data, "/proc/1/status"); return err },
+			"cmdline": func() error { parseCmdline(data); return nil },
+			"btime":   func() error { _, err := parseBootTime(data, "/proc/stat"); return err },
+		} {
+			var err error
+			start := time.Now()
+			n := allocBytes(func() { err = parse() })
+			took := time.Since(start)
+			if err != nil && !errors.Is(err, hostroot.ErrMalformed) {
+				t.Errorf("%s of %s: error %v does not wrap ErrMalformed", parser, label, err)
+			}
+			if n > allocBound(len(data)) {
+				t.Errorf("%s of %s (%d bytes) allocated %d bytes", parser, label, len(data), n)
+			}
+			if took > 10*time.Second {
+				t.Errorf("%s of %s (%d bytes) took %v", parser, label, len(data), took)
+			}
+		}
+	}
+}
