@@ -286,6 +286,23 @@ func TestLiveDaemonSet(t *testing.T) {
 	waitFor(t, 20*time.Second, "container_started of "+lateName, func() (bool, string) {
 		return has(events(), containerStarted, lateID, false), ""
 	})
+	// A scan can catch the container's first process before it execs sleep
+	// (runc's init holds its PID); stop the container only once a scan has
+	// seen the sleep, so its process_exited carries that command line.
+	waitFor(t, 20*time.Second, lateName+"'s sleep in /inventory", func() (bool, string) {
+		body, err := fetch("/inventory")
+		if err != nil {
+			return false, err.Error()
+		}
+		var now jsonInventory
+		if err := json.Unmarshal([]byte(body), &now); err != nil {
+			return false, err.Error()
+		}
+		c := findContainer(now, lateID)
+		return c != nil && slices.ContainsFunc(c.Processes, func(p jsonProcess) bool {
+			return slices.Equal(p.Cmdline, []string{"sleep", "3003"})
+		}), "not yet"
+	})
 	pm.MustRun(t, "rm", "-f", "-t", "0", lateID)
 	waitFor(t, 20*time.Second, "container_stopped of "+lateName, func() (bool, string) {
 		return has(events(), containerStopped, lateID, false), ""
