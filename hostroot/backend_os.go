@@ -156,6 +156,12 @@ func (b *osBackend) pidLeaf(rel string) bool {
 	return rest != "" && rest != "." && rest != ".." && strings.IndexByte(rest, '/') < 0
 }
 
+// pidDir reports whether rel names a process directory of a trusted procfs
+// ("1234").
+func (b *osBackend) pidDir(rel string) bool {
+	return b.trusted && b.kind == sysfile.ProcMagic && parse.Digits(rel)
+}
+
 func resolveFlags(mode resolveMode) uint64 {
 	switch mode {
 	case resolveInRoot:
@@ -181,6 +187,16 @@ func (b *osBackend) stat(rel string, mode resolveMode, follow bool) (fs.FileInfo
 		return nil, err
 	}
 	defer b.dir.release()
+	if !follow && (b.pidLeaf(rel) || b.pidDir(rel)) {
+		// One fstatat: procfs makes every directory on the way, and the
+		// final component is not followed. A scan checks each process's
+		// directory twice (see proc), so this is on its hot path.
+		var st unix.Stat_t
+		if err := sysfile.Lstatat(dirfd, rel, &st); err != nil {
+			return nil, err
+		}
+		return newOSInfo(path.Base(rel), &st), nil
+	}
 	flags := unix.O_PATH
 	if !follow {
 		flags |= unix.O_NOFOLLOW

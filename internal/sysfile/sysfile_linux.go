@@ -208,6 +208,17 @@ func Fstat(fd int, st *unix.Stat_t) error {
 	}
 }
 
+// Lstatat stats name relative to dirfd without following a final symlink.
+func Lstatat(dirfd int, name string, st *unix.Stat_t) error {
+	for {
+		err := unix.Fstatat(dirfd, name, st, unix.AT_SYMLINK_NOFOLLOW)
+		if err == unix.EINTR {
+			continue
+		}
+		return err
+	}
+}
+
 // Readlink returns the text of the symlink open at fd as an O_PATH descriptor.
 func Readlink(fd int) (string, error) {
 	for size := 256; ; size *= 2 {
