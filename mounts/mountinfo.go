@@ -2,9 +2,12 @@ package mounts
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/hostscope/hostscope/hostroot"
 	"github.com/hostscope/hostscope/internal/parse"
@@ -50,6 +53,12 @@ func Process(r *hostroot.Root, pid int) ([]Mount, error) {
 func ProcessFiltered(r *hostroot.Root, pid int, f Filter) ([]Mount, error) {
 	name := mountinfoName(pid)
 	data, err := r.ReadFile(name)
+	if errors.Is(err, syscall.EINVAL) {
+		// procfs refuses the mount table of a process that has exited (a
+		// zombie, or one part-way through exiting) with EINVAL: it has no
+		// mount namespace any more.
+		err = &fs.PathError{Op: "read", Path: name, Err: syscall.ENOENT}
+	}
 	if err != nil {
 		return nil, err
 	}
