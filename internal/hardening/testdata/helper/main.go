@@ -224,7 +224,8 @@ func pidnsChurn(args []string) error {
 // until stdin closes, from several goroutines: forked children that exit
 // at once or after a few milliseconds, named and placed as pidnsChurn's are
 // (uid 200000+i, name pK, working directory LINKDIR/dK); forked sleepers
-// killed with SIGKILL; /bin/true; "x" children that exec-replace
+// killed with SIGKILL after milliseconds or, a few, after seconds;
+// /bin/true; "x" children that exec-replace
 // themselves by their "y" twin; and, in this process, threads that start
 // and exit. It prints "ready" first and the counts last.
 func hostChurn(args []string) error {
@@ -244,22 +245,23 @@ func hostChurn(args []string) error {
 	fmt.Println("ready")
 	var seq, started, killed, threads atomic.Int64
 	var wg sync.WaitGroup
-	fork := func(kill bool) {
+	// fork starts children that live up to life and kills them after
+	// killAfter when that is shorter.
+	fork := func(life, killAfter func(i int) time.Duration) {
 		defer wg.Done()
 		for !stop.Load() {
 			i := int(seq.Add(1))
 			k := strconv.Itoa(i % 97)
-			nap := syscall.NsecToTimespec(int64(i%3) * int64(time.Millisecond))
-			if kill {
-				nap = syscall.NsecToTimespec(int64(time.Second))
-			}
+			nap := syscall.NsecToTimespec(int64(life(i)))
 			pid, err := forkChild([]byte(filepath.Join(linkDir, "d"+k)+"\x00"), []byte("p"+k+"\x00"), 200000+i, nap)
 			if err != nil {
 				continue
 			}
 			started.Add(1)
-			if kill {
-				time.Sleep(time.Duration(i%5) * time.Millisecond)
+			if d := killAfter(i); d < life(i) {
+				for end := time.Now().Add(d); time.Now().Before(end) && !stop.Load(); {
+					time.Sleep(time.Millisecond)
+				}
 				syscall.Kill(pid, syscall.SIGKILL)
 				killed.Add(1)
 			}
@@ -267,6 +269,8 @@ func hostChurn(args []string) error {
 			syscall.Wait4(pid, &ws, 0, nil)
 		}
 	}
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	never := func(int) time.Duration { return time.Hour }
 	run := func(kind int) {
 		defer wg.Done()
 		for i := 0; !stop.Load(); i++ {
@@ -282,12 +286,19 @@ func hostChurn(args []string) error {
 			}
 		}
 	}
+	// Children that exit at once or within 2 ms.
 	for n := 0; n < 3; n++ {
 		wg.Add(1)
-		go fork(false)
+		go fork(func(i int) time.Duration { return ms(i % 3) }, never)
 	}
-	wg.Add(3)
-	go fork(true)
+	// Sleepers killed after up to 4 ms, and a few that linger for seconds
+	// (so that even a slow scan meets some) before they are killed.
+	wg.Add(4)
+	go fork(func(int) time.Duration { return time.Second }, func(i int) time.Duration { return ms(i % 5) })
+	for n := 0; n < 3; n++ {
+		go fork(func(int) time.Duration { return time.Minute }, func(i int) time.Duration { return ms(1000 + 1000*(i%4)) })
+	}
+	wg.Add(2)
 	go run(0)
 	go run(1)
 	// Threads that start and exit: a goroutine that returns while locked to
