@@ -384,8 +384,8 @@ func readChars(t *testing.T) uint64 {
 // raceBudget is how long each race runs per root; reads stop early once
 // they reach raceReads.
 const (
-	raceBudget = 1500 * time.Millisecond
-	raceReads  = 4000
+	raceBudget = time.Second
+	raceReads  = 3000
 )
 
 // swapRace reads race/<the host-side secret's path> while another goroutine
