@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/hostscope/hostscope/hostroot"
 	"github.com/hostscope/hostscope/hostroot/hostroottest"
+	"github.com/spf13/afero"
 )
 
 // IDs of fixture-only containers.
@@ -56,6 +57,12 @@ func joinJSONArrays(tb testing.TB, arrays ...string) string {
 // fixtureHost is a host running every runtime at once, with broken files
 // beside the good ones.
 func fixtureHost(tb testing.TB) *hostroot.Root {
+	tb.Helper()
+	return hostroottest.MustRoot(tb, fixtureFS(tb))
+}
+
+// fixtureFS is the in-memory host every runtime's state is on.
+func fixtureFS(tb testing.TB) *hostroottest.Host {
 	tb.Helper()
 	h := hostroottest.New()
 	capFile := func(name string) { h.File(name, string(capture(tb, name))) }
@@ -120,7 +127,7 @@ func fixtureHost(tb testing.TB) *hostroot.Root {
 	h.Dir(capDockerDir + idNoFile + "/checkpoints")
 	h.File(capDockerDir+idBothBad+"/config.v2.json", "[]")
 	h.File(task+idBothBad+"/config.json", "{")
-	return hostroottest.MustRoot(tb, h)
+	return h
 }
 
 func TestLookup(t *testing.T) {
@@ -274,6 +281,9 @@ func TestLookup(t *testing.T) {
 		{name: "ID dot-dot", id: "..", err: fs.ErrInvalid},
 		{name: "ID with a NUL", id: "ab\x00cd", err: fs.ErrInvalid},
 	}
+	// One Reader answers every default-options case, in turn, as Lookup
+	// does: what it remembers from one lookup never changes another's.
+	shared := NewReader(r, nil)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := Lookup(r, tt.runtime, tt.id, tt.opts)
@@ -283,7 +293,65 @@ func TestLookup(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("Lookup() mismatch (-want +got):\n%s", diff)
 			}
+			rd := shared
+			if tt.opts != nil {
+				rd = NewReader(r, tt.opts)
+			}
+			got, err = rd.Lookup(tt.runtime, tt.id)
+			if diff := cmp.Diff(tt.err, err, cmpopts.EquateErrors()); diff != "" {
+				t.Fatalf("Reader.Lookup() error %v, want %v", err, tt.err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Reader.Lookup() mismatch (-want +got):\n%s", diff)
+			}
 		})
+	}
+}
+
+// countingFS counts the opens of containers.json files.
+type countingFS struct {
+	*hostroottest.Host
+	opens int
+}
+
+func (c *countingFS) Open(name string) (afero.File, error) {
+	if strings.HasSuffix(name, "/containers.json") {
+		c.opens++
+	}
+	return c.Host.Open(name)
+}
+
+// TestReaderReadsListingsOnce: naming every podman container of a scan
+// reads each containers.json once with a Reader, once per lookup without.
+func TestReaderReadsListingsOnce(t *testing.T) {
+	fsys := &countingFS{Host: fixtureFS(t)}
+	r := hostroot.FromAfero(fsys)
+	infos, _ := List(context.Background(), r, nil)
+	var podman []string
+	for _, i := range infos {
+		if i.Runtime == "podman" && !i.Rootless {
+			podman = append(podman, i.ID)
+		}
+	}
+	if len(podman) < 2 {
+		t.Fatalf("fixture has %d rootful podman containers, want several", len(podman))
+	}
+	fsys.opens = 0
+	rd := NewReader(r, &Options{NoRootless: true})
+	for _, id := range podman {
+		if _, err := rd.Lookup("podman", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	withReader := fsys.opens
+	fsys.opens = 0
+	for _, id := range podman {
+		if _, err := Lookup(r, "podman", id, &Options{NoRootless: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if withReader == 0 || withReader >= fsys.opens || fsys.opens < len(podman) {
+		t.Errorf("containers.json opened %d times with a Reader, %d without, for %d containers", withReader, fsys.opens, len(podman))
 	}
 }
 

@@ -174,12 +174,15 @@ var ErrNotFound = errors.New("runtimestate: no state file for the container")
 // wrapping fs.ErrInvalid.
 //
 // Lookup reads podman's containers.json, which lists every container of its
-// storage, on each call: to name many containers, call List once instead.
+// storage, on each call: to name many containers, use a Reader.
 func Lookup(r *hostroot.Root, runtime, id string, opts *Options) (*Info, error) {
+	return newScanner(r, opts).lookup(runtime, id)
+}
+
+func (s *scanner) lookup(runtime, id string) (*Info, error) {
 	if !validID(id) {
 		return nil, fmt.Errorf("runtimestate: container ID %q: %w", id, fs.ErrInvalid)
 	}
-	s := newScanner(r, opts)
 	var firstErr error
 	for _, kind := range lookupOrder(runtime) {
 		var info *Info
@@ -287,6 +290,46 @@ type scanner struct {
 	r    *hostroot.Root
 	opts Options
 	buf  []byte
+	// memo, when set, keeps what one Reader has read of the files that
+	// describe many containers at once, for the Reader's lifetime.
+	memo *memo
+}
+
+// memo holds per-Reader results of the listings and files every storage
+// lookup repeats.
+type memo struct {
+	dirs map[string]dirsResult // by storage root
+	json map[string]jsonResult // containers.json, by directory
+}
+
+type dirsResult struct {
+	dirs []storageDir
+	err  error
+}
+
+type jsonResult struct {
+	infos []Info
+	err   error
+}
+
+// Reader looks containers up like Lookup, reading each containers/storage
+// listing and containers.json at most once: what one scan of a host uses
+// to name all its containers. A Reader describes the moment of its first
+// reads; make a new one for each scan. It is not safe for concurrent use.
+type Reader struct {
+	s *scanner
+}
+
+// NewReader returns a Reader over r; opts as for Lookup.
+func NewReader(r *hostroot.Root, opts *Options) *Reader {
+	s := newScanner(r, opts)
+	s.memo = &memo{dirs: map[string]dirsResult{}, json: map[string]jsonResult{}}
+	return &Reader{s: s}
+}
+
+// Lookup is Lookup with the Reader's memory.
+func (rd *Reader) Lookup(runtime, id string) (*Info, error) {
+	return rd.s.lookup(runtime, id)
 }
 
 func newScanner(r *hostroot.Root, opts *Options) *scanner {

@@ -159,6 +159,18 @@ func (s *scanner) storageRoots() []storageDir {
 
 // containerDirs lists root's <driver>-containers directories.
 func (s *scanner) containerDirs(root storageDir) ([]storageDir, error) {
+	if s.memo == nil {
+		return s.readContainerDirs(root)
+	}
+	if m, ok := s.memo.dirs[root.path]; ok {
+		return m.dirs, m.err
+	}
+	dirs, err := s.readContainerDirs(root)
+	s.memo.dirs[root.path] = dirsResult{dirs, err}
+	return dirs, err
+}
+
+func (s *scanner) readContainerDirs(root storageDir) ([]storageDir, error) {
 	names, err := s.r.ReadDirNames(root.path)
 	if err != nil {
 		return nil, err
@@ -188,6 +200,18 @@ func (s *scanner) readSpec(dir storageDir, id string) (*Info, error) {
 }
 
 func (s *scanner) readContainersJSON(dir storageDir) ([]Info, error) {
+	if s.memo == nil {
+		return s.parseContainersJSONFile(dir)
+	}
+	if m, ok := s.memo.json[dir.path]; ok {
+		return m.infos, m.err
+	}
+	infos, err := s.parseContainersJSONFile(dir)
+	s.memo.json[dir.path] = jsonResult{infos, err}
+	return infos, err
+}
+
+func (s *scanner) parseContainersJSONFile(dir storageDir) ([]Info, error) {
 	name := path.Join(dir.path, "containers.json")
 	data, err := s.read(name, containersJSONLimit)
 	if err != nil {
@@ -255,10 +279,13 @@ func (s *scanner) lookupStorage(id string) (*Info, error) {
 	return found, nil
 }
 
+// findEntry returns a copy of id's entry: the caller completes it, and the
+// slice may be a Reader's, shared by later lookups.
 func findEntry(entries []Info, id string) *Info {
 	for i := range entries {
 		if entries[i].ID == id {
-			return &entries[i]
+			e := entries[i]
+			return &e
 		}
 	}
 	return nil
