@@ -65,6 +65,10 @@ type Process struct {
 	// which the kernel derives from the wall clock. FieldStat (see
 	// FieldStartTime).
 	StartTime time.Time
+	// StartTicks is the start time in clock ticks after boot, as stat
+	// writes it. With PID it identifies a process across scans, exactly
+	// and whatever the wall clock does. FieldStat.
+	StartTicks uint64
 	// UTime and STime are the CPU time spent in user and kernel mode, at
 	// clock-tick (10 ms) resolution. FieldStat.
 	UTime time.Duration
@@ -226,6 +230,11 @@ const (
 	// /proc/stat): StartTime is then zero while the other stat fields are
 	// filled.
 	FieldStartTime
+	// FieldContainer is Container. proc reads nothing for it; the
+	// hostscope package fills Container and, when it cannot do so fully (a
+	// runtime's state file or a process's mount table it may not read),
+	// records why under this key of Missing.
+	FieldContainer
 
 	fieldEnd
 )
@@ -237,7 +246,7 @@ const FieldAll = fieldEnd - 1
 // ps listing shows.
 const DefaultFields = FieldStat | FieldStatus | FieldCmdline | FieldExe | FieldCgroups
 
-var fieldNames = [...]string{"stat", "status", "cmdline", "exe", "cwd", "ns", "cgroup", "starttime"}
+var fieldNames = [...]string{"stat", "status", "cmdline", "exe", "cwd", "ns", "cgroup", "starttime", "container"}
 
 // String names the fields in f, joined by "|".
 func (f Field) String() string {

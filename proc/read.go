@@ -258,6 +258,7 @@ func (pr *procReader) stat() error {
 	p.Threads = st.threads
 	p.VSize = st.vsize
 	p.RSS = st.rss * s.pageSize
+	p.StartTicks = st.starttime
 	if s.bootErr != nil {
 		pr.miss(FieldStartTime, s.bootErr)
 	} else {

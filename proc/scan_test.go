@@ -50,31 +50,31 @@ var (
 	hostCaps = uint64(0x000001ffffffffff)
 	wantInit = &Process{PID: 1, PGID: 1, SID: 1, Comm: "systemd", State: "S",
 		Cmdline: []string{"/sbin/init", "splash"}, Exe: "/usr/lib/systemd/systemd", Cwd: "/",
-		StartTime: start(5), UTime: 1500 * time.Millisecond, STime: 2500 * time.Millisecond,
+		StartTime: start(5), StartTicks: 5, UTime: 1500 * time.Millisecond, STime: 2500 * time.Millisecond,
 		RSS: 12000 << 10, VSize: 22 << 20, Threads: 1, Priority: 20,
 		CapPrm: hostCaps, CapEff: hostCaps, CapBnd: hostCaps, Namespaces: hostNamespaces, NSpid: []int{1},
 		Cgroups: []cgroup.Entry{{Path: "/init.scope"}}}
-	wantKthreadd = &Process{PID: 2, Comm: "kthreadd", State: "S", Cwd: "/", StartTime: start(5), Threads: 1,
+	wantKthreadd = &Process{PID: 2, Comm: "kthreadd", State: "S", Cwd: "/", StartTime: start(5), StartTicks: 5, Threads: 1,
 		Priority: 20, CapPrm: hostCaps, CapEff: hostCaps, CapBnd: hostCaps, Namespaces: hostNamespaces,
 		NSpid: []int{2}, Cgroups: []cgroup.Entry{{Path: "/"}}, KernelThread: true}
 	wantKworker = &Process{PID: 10, PPID: 2, Comm: "kworker/0:1-events", State: "I", Cwd: "/",
-		StartTime: start(40), STime: 30 * time.Millisecond, Threads: 1, Priority: 20,
+		StartTime: start(40), StartTicks: 40, STime: 30 * time.Millisecond, Threads: 1, Priority: 20,
 		CapPrm: hostCaps, CapEff: hostCaps, CapBnd: hostCaps, Namespaces: hostNamespaces, NSpid: []int{10},
 		Cgroups: []cgroup.Entry{{Path: "/"}}, KernelThread: true}
 	wantShell = &Process{PID: 100, PPID: 1, PGID: 100, SID: 100, TTY: TTY{Major: 136}, Comm: "bash", State: "S",
 		Cmdline: []string{"-bash"}, Exe: "/usr/bin/bash", ExeDeleted: true, Cwd: "/home/u",
 		UIDs: IDs{1000, 1000, 1000, 1000}, GIDs: IDs{1000, 1000, 1000, 1000}, Groups: []uint32{4, 24, 1000},
-		StartTime: start(12345), UTime: 70 * time.Millisecond, STime: 30 * time.Millisecond,
+		StartTime: start(12345), StartTicks: 12345, UTime: 70 * time.Millisecond, STime: 30 * time.Millisecond,
 		RSS: 4000 << 10, VSize: 8 << 20, Threads: 1, Priority: 20,
 		CapPrm: hostCaps, CapEff: hostCaps, CapBnd: hostCaps, Namespaces: hostNamespaces, NSpid: []int{100},
 		Cgroups: []cgroup.Entry{{Path: "/user.slice"}}}
 	wantZombie = &Process{PID: 101, PPID: 100, PGID: 100, SID: 100, Comm: "sleep", State: "Z",
 		UIDs: IDs{1000, 1000, 1000, 1000}, GIDs: IDs{1000, 1000, 1000, 1000},
-		StartTime: start(20000), Threads: 1, Priority: 20, CapPrm: hostCaps, CapEff: hostCaps, CapBnd: hostCaps,
+		StartTime: start(20000), StartTicks: 20000, Threads: 1, Priority: 20, CapPrm: hostCaps, CapEff: hostCaps, CapBnd: hostCaps,
 		NSpid: []int{101}, Cgroups: []cgroup.Entry{{Path: "/user.slice"}}}
 	wantContainer = &Process{PID: 500, PPID: 1, PGID: 500, SID: 500, Comm: "nginx", State: "S",
 		Cmdline: []string{"nginx: master process nginx -g daemon off;"}, Exe: "/usr/sbin/nginx", Cwd: "/",
-		StartTime: start(30000), RSS: 512 << 10, VSize: 10 << 20, Threads: 2, Priority: 20,
+		StartTime: start(30000), StartTicks: 30000, RSS: 512 << 10, VSize: 10 << 20, Threads: 2, Priority: 20,
 		CapPrm: 0xa80425fb, CapEff: 0xa80425fb, CapBnd: hostCaps, Seccomp: SeccompFilter,
 		Namespaces: Namespaces{Cgroup: 4026532500, IPC: 4026532501, Mnt: 4026532502, Net: 4026532503,
 			PID: 4026532504, PIDForChildren: 4026532504, User: 4026531837, UTS: 4026532505},
@@ -205,7 +205,7 @@ func TestScanSparseProcess(t *testing.T) {
 	for _, p := range got {
 		byPID[p.PID] = p
 	}
-	want := &Process{PID: 200, PPID: 1, PGID: 200, SID: 200, Comm: "cron", State: "S", StartTime: start(50),
+	want := &Process{PID: 200, PPID: 1, PGID: 200, SID: 200, Comm: "cron", State: "S", StartTime: start(50), StartTicks: 50,
 		Threads: 1, Priority: 20, Missing: map[Field]error{
 			FieldStatus: fs.ErrNotExist, FieldCmdline: fs.ErrNotExist, FieldExe: fs.ErrNotExist,
 			FieldCwd: fs.ErrNotExist, FieldNamespaces: fs.ErrNotExist, FieldCgroups: fs.ErrNotExist,
@@ -417,7 +417,7 @@ func TestFieldString(t *testing.T) {
 		0:                          "none",
 		FieldStat:                  "stat",
 		FieldStat | FieldCgroups:   "stat|cgroup",
-		FieldAll:                   "stat|status|cmdline|exe|cwd|ns|cgroup|starttime",
+		FieldAll:                   "stat|status|cmdline|exe|cwd|ns|cgroup|starttime|container",
 		FieldExe | 1<<20 | 1<<21:   "exe|0x300000",
 		DefaultFields &^ FieldStat: "status|cmdline|exe|cgroup",
 	} {
