@@ -2,6 +2,9 @@ package hostscope
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"sort"
 
 	"github.com/hostscope/hostscope/cgroup"
@@ -39,7 +42,8 @@ func (o *Options) fields() proc.Field {
 type attributor struct {
 	root  *hostroot.Root
 	opts  *Options
-	names map[string]*runtimestate.Info // by container ID; nil value: none found
+	state *runtimestate.Reader
+	names map[string]nameResult // by container ID
 	// hostCgroupNS is the inode of the host's cgroup namespace (that of PID
 	// 1 or kthreadd), 0 when unknown. A process in it whose cgroup paths are
 	// all "/" is in the root cgroup, not hiding behind a private namespace.
@@ -47,8 +51,14 @@ type attributor struct {
 	nsKnown      bool
 }
 
+// nameResult is what the runtimes' state said of one container ID.
+type nameResult struct {
+	info *runtimestate.Info // nil: nothing found
+	err  error              // why the state could not be read; nil when simply absent
+}
+
 func newAttributor(r *hostroot.Root, opts *Options) *attributor {
-	return &attributor{root: r, opts: opts, names: map[string]*runtimestate.Info{}}
+	return &attributor{root: r, opts: opts, state: runtimestate.NewReader(r, nil), names: map[string]nameResult{}}
 }
 
 // hostNS reads, once, the cgroup namespace of the host's first processes.
@@ -66,25 +76,40 @@ func (a *attributor) hostNS() uint64 {
 	return a.hostCgroupNS
 }
 
-// attribute fills p.Container. It never fails: what cannot be read leaves
-// the process unattributed or unnamed.
+// attribute fills p.Container. It never fails the scan: what cannot be
+// read leaves the process unattributed or unnamed, and the reason is
+// recorded in p.Missing[proc.FieldContainer].
 func (a *attributor) attribute(p *proc.Process) {
 	if p.KernelThread {
 		return
 	}
 	c, ok := cgroup.Identify(p.Cgroups)
 	if !ok && cgroup.AtNamespaceRoot(p.Cgroups) && a.privateCgroupNS(p.PID) {
-		if ms, err := mounts.Process(a.root, p.PID); err == nil {
-			c, ok = cgroup.IdentifyFromMounts(ms)
+		ms, err := mounts.Process(a.root, p.PID)
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				missing(p, fmt.Errorf("container from the mount table: %w", err))
+			}
+			return
 		}
+		c, ok = cgroup.IdentifyFromMounts(ms)
 	}
 	if !ok {
 		return
 	}
 	if c.ID != "" && !a.opts.noNames() {
-		a.name(c)
+		if err := a.name(c); err != nil {
+			missing(p, fmt.Errorf("container names: %w", err))
+		}
 	}
 	p.Container = c
+}
+
+func missing(p *proc.Process, err error) {
+	if p.Missing == nil {
+		p.Missing = map[proc.Field]error{}
+	}
+	p.Missing[proc.FieldContainer] = err
 }
 
 func (o *Options) noNames() bool { return o != nil && o.NoNames }
@@ -104,19 +129,22 @@ func (a *attributor) privateCgroupNS(pid int) bool {
 	return p.Namespaces.Cgroup != host
 }
 
-// name fills c's naming fields from the runtime's state files.
-func (a *attributor) name(c *cgroup.Container) {
-	info, seen := a.names[c.ID]
+// name fills c's naming fields from the runtime's state files. A container
+// with no state file (ErrNotFound: a runtime keeping it elsewhere) is simply
+// unnamed; an unreadable or malformed one is unnamed and the error says why.
+func (a *attributor) name(c *cgroup.Container) error {
+	res, seen := a.names[c.ID]
 	if !seen {
-		var err error
-		info, err = runtimestate.Lookup(a.root, c.Runtime, c.ID, nil)
-		if err != nil {
-			info = nil // missing or unreadable state: the names stay empty
+		info, err := a.state.Lookup(c.Runtime, c.ID)
+		if errors.Is(err, runtimestate.ErrNotFound) {
+			err = nil
 		}
-		a.names[c.ID] = info
+		res = nameResult{info, err}
+		a.names[c.ID] = res
 	}
+	info := res.info
 	if info == nil {
-		return
+		return res.err
 	}
 	c.Name, c.Image = info.Name, info.Image
 	c.PodName, c.PodNamespace = info.PodName, info.PodNamespace
@@ -130,6 +158,7 @@ func (a *attributor) name(c *cgroup.Container) {
 	if info.Sandbox {
 		c.MarkSandbox()
 	}
+	return nil
 }
 
 // Scan streams every process of the Root, as proc.Scan does, with each
@@ -167,11 +196,14 @@ type Inventory struct {
 	Containers []*Container    // by runtime, then ID
 }
 
-// Host returns the processes that run in no container.
+// Host returns the processes that run in no container: the host's own,
+// and those a Kubernetes pod is charged for outside any of its containers
+// (a CRI-O conmon; their Container names the pod, with an empty ID).
+// Together with the Containers' PIDs they are every process of the scan.
 func (inv *Inventory) Host() []*proc.Process {
 	var out []*proc.Process
 	for _, p := range inv.Processes {
-		if p.Container == nil {
+		if p.Container == nil || p.Container.ID == "" {
 			out = append(out, p)
 		}
 	}

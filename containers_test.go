@@ -2,6 +2,7 @@ package hostscope_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/hostscope/hostscope"
 	"github.com/hostscope/hostscope/cgroup"
+	"github.com/hostscope/hostscope/hostroot"
 	"github.com/hostscope/hostscope/hostroot/hostroottest"
 	"github.com/hostscope/hostscope/proc"
 )
@@ -87,6 +89,9 @@ func fakeHost() *hostroottest.Host {
 		{pid: 300, ppid: 1, comm: "sshd", cgroup: "0::/\n", cgroupNS: hostCgNS},
 		{pid: 400, ppid: 1, comm: "app", nspid: "400\t1", cgroup: "0::/kubepods/burstable/pod" + podUID + "/" + criID + "\n", cgroupNS: hostCgNS},
 		{pid: 401, ppid: 1, comm: "pause", nspid: "401\t1", cgroup: "0::/kubepods/burstable/pod" + podUID + "/" + sandboxID + "\n", cgroupNS: hostCgNS},
+		// CRI-O's monitor, charged to the pod but in none of its containers.
+		{pid: 500, ppid: 1, comm: "conmon", cgroup: "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" +
+			strings.ReplaceAll(podUID, "-", "_") + ".slice/crio-conmon-" + criID + ".scope\n", cgroupNS: hostCgNS},
 	} {
 		p.add(h)
 	}
@@ -124,6 +129,9 @@ func TestScanAttributes(t *testing.T) {
 	got := map[int]*cgroup.Container{}
 	err := hostscope.Scan(context.Background(), r, nil, func(p *proc.Process) error {
 		got[p.PID] = p.Container
+		if err := p.Missing[proc.FieldContainer]; err != nil {
+			t.Errorf("PID %d: Missing[FieldContainer] = %v", p.PID, err)
+		}
 		return nil
 	})
 	if err != nil {
@@ -134,6 +142,10 @@ func TestScanAttributes(t *testing.T) {
 		100: wantWeb, 101: wantWeb,
 		200: wantCache,
 		400: wantApp, 401: wantPause,
+		500: got[500], // checked below
+	}
+	if c := got[500]; c == nil || c.ID != "" || c.PodUID != podUID {
+		t.Errorf("conmon: %+v, want the pod and no container", c)
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("attribution (-want +got):\n%s", diff)
@@ -192,7 +204,7 @@ func TestInventory(t *testing.T) {
 	for _, p := range inv.Host() {
 		host = append(host, p.PID)
 	}
-	if diff := cmp.Diff([]int{1, 2, 300}, host); diff != "" {
+	if diff := cmp.Diff([]int{1, 2, 300, 500}, host); diff != "" {
 		t.Errorf("host processes (-want +got):\n%s", diff)
 	}
 }
@@ -210,12 +222,16 @@ func TestScanBrokenStateFiles(t *testing.T) {
 			h := fakeHost().File("/var/lib/docker/containers/"+dockerID+"/config.v2.json", content)
 			r := hostroottest.MustRoot(t, h)
 			var got *cgroup.Container
+			var why error
 			err := hostscope.Scan(context.Background(), r, nil, func(p *proc.Process) error {
 				if p.PID == 100 {
-					got = p.Container
+					got, why = p.Container, p.Missing[proc.FieldContainer]
 				}
 				return nil
 			})
+			if !errors.Is(why, hostroot.ErrMalformed) && !errors.Is(why, hostroot.ErrTooLarge) {
+				t.Errorf("Missing[FieldContainer] = %v, want the state file's error", why)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
