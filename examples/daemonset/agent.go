@@ -63,12 +63,6 @@ func newAgent(root *hostroot.Root, cfg config, events io.Writer, log *slog.Logge
 // by kind in the metrics.
 func (a *agent) scan(ctx context.Context) error {
 	start := a.now()
-	// The boot time read here, next to the scan's own read, turns start
-	// times into offsets that survive a step of the host's clock.
-	boot, err := proc.BootTime(a.root)
-	if err != nil {
-		boot = time.Time{}
-	}
 	inv, err := hostscope.TakeInventory(ctx, a.root, a.opts)
 	end := a.now()
 	took := end.Sub(start)
@@ -84,7 +78,7 @@ func (a *agent) scan(ctx context.Context) error {
 			a.metrics.scanErrors.WithLabelValues(errorKind(ferr)).Inc()
 		}
 	}
-	st := newState(inv, boot, a.kernelThreads)
+	st := newState(inv, a.kernelThreads)
 	for _, ev := range diff(a.prev, st, end) {
 		if err := a.events.Encode(ev); err != nil {
 			// Standard output is the event stream's only consumer; a

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"fmt"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -133,6 +133,9 @@ func TestClockStep(t *testing.T) {
 
 // TestUnknownBootTime: without btime the start times are unknown, and a
 // PID is then taken as the same process.
+// TestUnknownBootTime: without the host's boot time there are no wall-clock
+// start times, and a reused PID is still told by the kernel's start ticks;
+// only a process whose stat cannot be read at all is trusted by its PID.
 func TestUnknownBootTime(t *testing.T) {
 	n := newNode(t, initProc, nginx)
 	n.file("/proc/stat", "cpu  1 1 1 1\n")
@@ -148,8 +151,13 @@ func TestUnknownBootTime(t *testing.T) {
 	reborn.start += 500
 	n.kill(nginx.pid)
 	n.start(reborn)
+	got := a.scan(t)
+	if len(got) != 2 || got[0].Type != processExited || got[1].Type != processStarted {
+		t.Errorf("events %+v, want the PID's exit and start: start ticks differ", got)
+	}
+	n.file(fmt.Sprintf("/proc/%d/stat", reborn.pid), "")
 	if got := a.scan(t); len(got) != 0 {
-		t.Errorf("events %+v, want none: without start times a PID is one process", got)
+		t.Errorf("events %+v, want none: with no stat a PID is one process", got)
 	}
 }
 
@@ -177,20 +185,18 @@ func TestStoppedAndRestartedContainer(t *testing.T) {
 }
 
 func TestSameProcess(t *testing.T) {
-	at := func(d time.Duration) *procEntry { return &procEntry{sinceBoot: d, hasStart: true} }
+	at := func(ticks uint64) *procEntry { return &procEntry{startTicks: ticks, hasStart: true} }
 	unknown := &procEntry{}
 	for _, tc := range []struct {
 		name string
 		a, b *procEntry
 		want bool
 	}{
-		{"same start", at(10 * time.Second), at(10 * time.Second), true},
-		{"btime rounded the other way", at(10 * time.Second), at(11 * time.Second), true},
-		{"btime rounded down", at(10 * time.Second), at(9 * time.Second), true},
-		{"one tick past the tolerance", at(10 * time.Second), at(11*time.Second + 10*time.Millisecond), false},
-		{"reused much later", at(10 * time.Second), at(time.Hour), false},
-		{"no start time before", unknown, at(time.Hour), true},
-		{"no start time now", at(time.Hour), unknown, true},
+		{"same start", at(1000), at(1000), true},
+		{"reused one tick later", at(1000), at(1001), false},
+		{"reused much later", at(1000), at(360000), false},
+		{"no start time before", unknown, at(1000), true},
+		{"no start time now", at(1000), unknown, true},
 	} {
 		if got := sameProcess(tc.a, tc.b); got != tc.want {
 			t.Errorf("%s: sameProcess = %v, want %v", tc.name, got, tc.want)

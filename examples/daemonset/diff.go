@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hostscope/hostscope"
+	"github.com/hostscope/hostscope/proc"
 )
 
 // state is what one scan saw, keyed so the next scan can be compared with it.
@@ -26,27 +27,19 @@ type ctrEntry struct {
 type procEntry struct {
 	p    jsonProcess
 	ckey string // its container's key, "" when it is in none
-	// sinceBoot is the process's start as an offset from the host's boot,
-	// as read in the same scan. Unlike the wall-clock start time it does
-	// not move when the host's clock is stepped (btime moves with it).
-	sinceBoot time.Duration
-	hasStart  bool
+	// startTicks is the process's start in clock ticks after boot, the
+	// kernel's own figure: exact, and unmoved when the host's clock is
+	// stepped. hasStart says stat was read.
+	startTicks uint64
+	hasStart   bool
 }
-
-// startTolerance is how far two scans' start times of one process may lie
-// apart: /proc/stat's btime has whole seconds and the kernel recomputes it
-// from the wall clock on every read. A PID reused within a second of its
-// previous holder's start goes unnoticed; that takes a full PID wrap in
-// under a second.
-const startTolerance = time.Second
 
 func containerKey(runtime, id string) string { return runtime + "/" + id }
 
-// newState keeps what the agent reports of inv. boot is the host's boot
-// time read alongside the scan (zero when unreadable). Kernel threads are
-// left out unless kernelThreads: they come and go with the load and run in
-// no container.
-func newState(inv *hostscope.Inventory, boot time.Time, kernelThreads bool) *state {
+// newState keeps what the agent reports of inv. Kernel threads are left out
+// unless kernelThreads: they come and go with the load and run in no
+// container.
+func newState(inv *hostscope.Inventory, kernelThreads bool) *state {
 	st := &state{containers: map[string]*ctrEntry{}, procs: map[int]*procEntry{}}
 	for _, c := range inv.Containers {
 		st.containers[containerKey(c.Runtime, c.ID)] = &ctrEntry{
@@ -65,13 +58,8 @@ func newState(inv *hostscope.Inventory, boot time.Time, kernelThreads bool) *sta
 				ce.pids = append(ce.pids, p.PID) // Processes are ascending
 			}
 		}
-		if !p.StartTime.IsZero() {
-			e.hasStart = true
-			if boot.IsZero() {
-				e.sinceBoot = time.Duration(p.StartTime.UnixNano())
-			} else {
-				e.sinceBoot = p.StartTime.Sub(boot)
-			}
+		if _, unread := p.Missing[proc.FieldStat]; !unread {
+			e.startTicks, e.hasStart = p.StartTicks, true
 		}
 		st.procs[p.PID] = e
 	}
@@ -85,8 +73,7 @@ func sameProcess(a, b *procEntry) bool {
 	if !a.hasStart || !b.hasStart {
 		return true
 	}
-	d := a.sinceBoot - b.sinceBoot
-	return d <= startTolerance && d >= -startTolerance
+	return a.startTicks == b.startTicks
 }
 
 // diff lists the changes from prev to cur as events stamped at: processes

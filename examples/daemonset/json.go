@@ -1,9 +1,8 @@
 package main
 
 import (
-	"time"
-
 	"github.com/hostscope/hostscope/cgroup"
+	"github.com/hostscope/hostscope/internal/psjson"
 	"github.com/hostscope/hostscope/proc"
 )
 
@@ -12,36 +11,12 @@ import (
 // omitted), fields may be added and none changes meaning. A process object is
 // exactly an examples/ps --json line.
 
-// jsonProcess is one process.
-type jsonProcess struct {
-	PID       int            `json:"pid"`
-	PPID      int            `json:"ppid"`
-	Comm      string         `json:"comm"`
-	State     string         `json:"state"`
-	Cmdline   []string       `json:"cmdline"`
-	Exe       string         `json:"exe"`
-	UID       uint32         `json:"uid"`
-	StartTime string         `json:"start_time"`
-	NSpid     []int          `json:"nspid"`
-	Container *jsonContainer `json:"container"`
-}
+// jsonProcess is one process: exactly an examples/ps --json line.
+type jsonProcess = psjson.Process
 
 // jsonContainer is the container (or, with an empty id, the Kubernetes pod)
-// a process runs in: examples/ps's container object plus sandbox and pod_id.
-type jsonContainer struct {
-	ID           string `json:"id"`
-	Runtime      string `json:"runtime"`
-	PodUID       string `json:"pod_uid"`
-	QoS          string `json:"qos"`
-	Name         string `json:"name"`
-	Image        string `json:"image"`
-	PodName      string `json:"pod_name"`
-	PodNamespace string `json:"pod_namespace"`
-	// Sandbox marks a pod's pause or infra container.
-	Sandbox bool `json:"sandbox"`
-	// PodID is podman's pod ID (podman pods have no Kubernetes UID).
-	PodID string `json:"pod_id"`
-}
+// a process runs in.
+type jsonContainer = psjson.Container
 
 // jsonInventoryContainer is one container of /inventory with its processes.
 type jsonInventoryContainer struct {
@@ -88,31 +63,6 @@ type jsonEvent struct {
 	Process *jsonProcess `json:"process"`
 }
 
-func toJSONContainer(c *cgroup.Container) *jsonContainer {
-	if c == nil {
-		return nil
-	}
-	return &jsonContainer{
-		ID: c.ID, Runtime: c.Runtime, PodUID: c.PodUID, QoS: c.QoS,
-		Name: c.Name, Image: c.Image, PodName: c.PodName, PodNamespace: c.PodNamespace,
-		Sandbox: c.Sandbox, PodID: c.PodID,
-	}
-}
+func toJSONContainer(c *cgroup.Container) *jsonContainer { return psjson.FromContainer(c) }
 
-func toJSONProcess(p *proc.Process) jsonProcess {
-	j := jsonProcess{
-		PID: p.PID, PPID: p.PPID, Comm: p.Comm, State: p.State,
-		Cmdline: p.Cmdline, Exe: p.Exe, UID: p.UIDs.Real, NSpid: p.NSpid,
-		Container: toJSONContainer(p.Container),
-	}
-	if j.Cmdline == nil {
-		j.Cmdline = []string{}
-	}
-	if j.NSpid == nil {
-		j.NSpid = []int{}
-	}
-	if !p.StartTime.IsZero() {
-		j.StartTime = p.StartTime.UTC().Format(time.RFC3339Nano)
-	}
-	return j
-}
+func toJSONProcess(p *proc.Process) jsonProcess { return psjson.FromProcess(p) }

@@ -10,8 +10,8 @@
 // The JSON output is a stable contract: one object per process with pid,
 // ppid, comm, state, cmdline (list), exe, uid (real), start_time (RFC 3339),
 // nspid (list) and container (null, or id, runtime, pod_uid, qos, name,
-// image, pod_name, pod_namespace). Absent values are "", 0, [] or null.
-// Fields may be added; none changes meaning.
+// image, pod_name, pod_namespace, sandbox, pod_id). Absent values are "",
+// 0, false, [] or null. Fields may be added; none changes meaning.
 package main
 
 import (
@@ -27,10 +27,10 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/hostscope/hostscope"
 	"github.com/hostscope/hostscope/hostroot"
+	"github.com/hostscope/hostscope/internal/psjson"
 	"github.com/hostscope/hostscope/proc"
 )
 
@@ -89,7 +89,7 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
 		return hostscope.Scan(ctx, root, opts, func(p *proc.Process) error {
-			return enc.Encode(toJSON(p))
+			return enc.Encode(psjson.FromProcess(p))
 		})
 	}
 	inv, err := hostscope.TakeInventory(ctx, root, opts)
@@ -101,54 +101,6 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		return printTree(w, proc.NewTree(inv.Processes), users)
 	}
 	return printTable(w, inv.Processes, users)
-}
-
-// jsonProcess is the stable JSON contract of ps --json.
-type jsonProcess struct {
-	PID       int            `json:"pid"`
-	PPID      int            `json:"ppid"`
-	Comm      string         `json:"comm"`
-	State     string         `json:"state"`
-	Cmdline   []string       `json:"cmdline"`
-	Exe       string         `json:"exe"`
-	UID       uint32         `json:"uid"`
-	StartTime string         `json:"start_time"`
-	NSpid     []int          `json:"nspid"`
-	Container *jsonContainer `json:"container"`
-}
-
-type jsonContainer struct {
-	ID           string `json:"id"`
-	Runtime      string `json:"runtime"`
-	PodUID       string `json:"pod_uid"`
-	QoS          string `json:"qos"`
-	Name         string `json:"name"`
-	Image        string `json:"image"`
-	PodName      string `json:"pod_name"`
-	PodNamespace string `json:"pod_namespace"`
-}
-
-func toJSON(p *proc.Process) jsonProcess {
-	j := jsonProcess{
-		PID: p.PID, PPID: p.PPID, Comm: p.Comm, State: p.State,
-		Cmdline: p.Cmdline, Exe: p.Exe, UID: p.UIDs.Real, NSpid: p.NSpid,
-	}
-	if j.Cmdline == nil {
-		j.Cmdline = []string{}
-	}
-	if j.NSpid == nil {
-		j.NSpid = []int{}
-	}
-	if !p.StartTime.IsZero() {
-		j.StartTime = p.StartTime.UTC().Format(time.RFC3339Nano)
-	}
-	if c := p.Container; c != nil {
-		j.Container = &jsonContainer{
-			ID: c.ID, Runtime: c.Runtime, PodUID: c.PodUID, QoS: c.QoS,
-			Name: c.Name, Image: c.Image, PodName: c.PodName, PodNamespace: c.PodNamespace,
-		}
-	}
-	return j
 }
 
 // readUsers maps UIDs to names from the host's /etc/passwd; a host without

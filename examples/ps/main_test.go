@@ -93,7 +93,7 @@ func TestJSONContract(t *testing.T) {
 		{"pid": 50.0, "ppid": 1.0, "comm": "nginx", "state": "S", "cmdline": []any{"nginx: master process"},
 			"exe": "/usr/sbin/nginx", "uid": 33.0, "start_time": start, "nspid": []any{50.0, 1.0},
 			"container": map[string]any{"id": ctrID, "runtime": "docker", "pod_uid": "", "qos": "",
-				"name": "web", "image": "nginx:1.25", "pod_name": "", "pod_namespace": ""}},
+				"name": "web", "image": "nginx:1.25", "pod_name": "", "pod_namespace": "", "sandbox": false, "pod_id": ""}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("ps --json (-want +got):\n%s", diff)
@@ -126,7 +126,7 @@ func TestJSONSparseRoot(t *testing.T) {
 	p7["ppid"], p7["comm"], p7["state"] = 1.0, "onlystat", "S" // no /proc/stat: no start time
 	p8["cmdline"] = []any{"only", "cmdline"}
 	p9["container"] = map[string]any{"id": ctrID, "runtime": "docker", "pod_uid": "", "qos": "",
-		"name": "", "image": "", "pod_name": "", "pod_namespace": ""}
+		"name": "", "image": "", "pod_name": "", "pod_namespace": "", "sandbox": false, "pod_id": ""}
 	want := []map[string]any{p7, p8, p9, empty(10)}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("ps --json on a sparse root (-want +got):\n%s", diff)
