@@ -60,6 +60,7 @@ echo "== CPU profiles"
 profile() { # name benchmark-regexp benchtime [pprof focus]
 	"$out/bench.test" -test.run '^$' -test.bench "$2" -test.benchtime "$3" \
 		-test.cpuprofile "$out/$1.cpu.prof" >"$out/$1.bench.txt"
+	# -focus keeps the scan and drops the sleepers' start-up.
 	if [ -n "${4:-}" ]; then
 		go tool pprof -top -focus "$4" "$out/bench.test" "$out/$1.cpu.prof" >"$out/$1.top.txt" 2>/dev/null
 	else
@@ -67,8 +68,9 @@ profile() { # name benchmark-regexp benchtime [pprof focus]
 	fi
 	head -25 "$out/$1.top.txt"
 }
-profile live-hostscope 'Live/hostscope$' 20x
-profile live-floor 'Live/floor$' 20x
+profile live-hostscope 'Live/hostscope$' 20x 'bench.Hostscope'
+profile live-floor 'Live/floor$' 20x 'Floor.*Scan'
+profile live-procfs 'Live/procfs$' 10x 'bench.Procfs'
 profile memory-1k 'Memory/1k$' 200x 'bench.Hostscope'
 profile memory-100k 'Memory/100k$' 3x 'bench.Hostscope'
 
@@ -86,7 +88,7 @@ if command -v strace >/dev/null 2>&1; then
 		fi
 		sleep 0.1
 	done
-	for r in floor hostscope procfs gopsutil; do
+	for r in floor hostscope procfs gopsutil gopsutil-btcache; do
 		strace -c -f -o "$out/strace.$r.txt" "$out/scanonce" -reader "$r" | tee "$out/strace.$r.procs"
 		echo "-- $r"
 		grep -E 'calls|openat|read|close|readlink|getdents|fcntl|epoll|fstat|total' "$out/strace.$r.txt"

@@ -28,7 +28,7 @@ import (
 )
 
 func main() {
-	reader := flag.String("reader", "hostscope", "floor, hostscope, procfs or gopsutil")
+	reader := flag.String("reader", "hostscope", "floor, hostscope, procfs, gopsutil or gopsutil-btcache")
 	n := flag.Int("n", 1, "number of scans")
 	spawn := flag.Int("spawn", 0, "sleeping processes to start first (killed on exit)")
 	hold := flag.Bool("hold", false, "only start the sleepers, print \"ready\", and keep them until SIGINT or SIGTERM")
@@ -73,8 +73,8 @@ func run(reader string, n int) error {
 			return err
 		}
 		scan = func() (int, error) { return bench.Procfs(fs, visit) }
-	case "gopsutil":
-		process.EnableBootTimeCache(true)
+	case "gopsutil", "gopsutil-btcache":
+		process.EnableBootTimeCache(reader == "gopsutil-btcache")
 		scan = func() (int, error) { return bench.Gopsutil(ctx, visit) }
 	default:
 		return fmt.Errorf("unknown reader %q", reader)
