@@ -296,9 +296,16 @@ func dockerCgroup(t *testing.T, id string) string {
 	if dir == "" {
 		t.Skip("no cgroup hierarchy to create a container's cgroup in")
 	}
-	cg := filepath.Join(dir, "docker", id)
+	parent := filepath.Join(dir, "docker")
+	_, err = os.Stat(parent)
+	madeParent := os.IsNotExist(err)
+	cg := filepath.Join(parent, id)
 	if err := os.MkdirAll(cg, 0o755); err != nil {
 		t.Skipf("cannot create a cgroup: %v", err)
+	}
+	if madeParent {
+		// Runs after the caller's cleanup has emptied and removed cg.
+		t.Cleanup(func() { os.Remove(parent) })
 	}
 	return cg
 }
