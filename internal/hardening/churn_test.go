@@ -100,6 +100,9 @@ func vanishedError(err error) bool {
 // may carry an error of a process that vanished.
 func TestChurnPIDReuse(t *testing.T) {
 	requireRoot(t)
+	if _, err := os.Stat("/proc/sys/kernel/ns_last_pid"); err != nil {
+		t.Skipf("no ns_last_pid to force PID reuse with (kernel without CONFIG_CHECKPOINT_RESTORE): %v", err)
+	}
 	bin := helperBinary(t)
 	procDir := publicTempDir(t)
 	linkDir := publicTempDir(t)
