@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -47,7 +48,7 @@ func newAgent(root *hostroot.Root, cfg config, events io.Writer, log *slog.Logge
 	enc.SetEscapeHTML(false)
 	a := &agent{
 		root:          root,
-		opts:          &hostscope.Options{Fields: fields, NoNames: cfg.noNames},
+		opts:          &hostscope.Options{Fields: fields, NoNames: cfg.noNames, Resources: !cfg.noResources},
 		interval:      cfg.interval,
 		kernelThreads: cfg.kernelThreads,
 		events:        enc,
@@ -76,6 +77,13 @@ func (a *agent) scan(ctx context.Context) error {
 	for _, p := range inv.Processes {
 		for _, ferr := range p.Missing {
 			a.metrics.scanErrors.WithLabelValues(errorKind(ferr)).Inc()
+		}
+	}
+	for _, c := range inv.Containers {
+		if c.ResourcesErr != nil && !errors.Is(c.ResourcesErr, fs.ErrNotExist) {
+			// A container that stopped since its processes were read has
+			// no cgroup left: that is churn, not a failure.
+			a.metrics.scanErrors.WithLabelValues(errorKind(c.ResourcesErr)).Inc()
 		}
 	}
 	st := newState(inv, a.kernelThreads)

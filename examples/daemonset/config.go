@@ -18,6 +18,7 @@ type config struct {
 	listen          string
 	kernelThreads   bool
 	noNames         bool
+	noResources     bool
 	shutdownTimeout time.Duration
 }
 
@@ -58,6 +59,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), out io.Write
 	fs.StringVar(&cfg.listen, "listen", ":9100", "`address` the HTTP server listens on")
 	fs.BoolVar(&cfg.kernelThreads, "kernel-threads", false, "report kernel threads too (they come and go with the load)")
 	fs.BoolVar(&cfg.noNames, "no-names", false, "do not read the runtimes' state files: containers get no name, image or pod name")
+	fs.BoolVar(&cfg.noResources, "no-resources", false, "do not read the containers' memory, CPU and pids figures from the host's /sys/fs/cgroup")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 5*time.Second, "how long HTTP requests in flight may take to finish on SIGTERM or SIGINT")
 	fs.Usage = func() {
 		fmt.Fprint(out, usageHead)

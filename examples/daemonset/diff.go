@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hostscope/hostscope"
+	"github.com/hostscope/hostscope/cgroup"
 	"github.com/hostscope/hostscope/proc"
 )
 
@@ -20,7 +21,8 @@ type state struct {
 type ctrEntry struct {
 	c       jsonContainer
 	initPID int
-	pids    []int // ascending
+	pids    []int             // ascending
+	res     *cgroup.Resources // nil when not read
 }
 
 // procEntry is one process of a scan.
@@ -45,6 +47,7 @@ func newState(inv *hostscope.Inventory, kernelThreads bool) *state {
 		st.containers[containerKey(c.Runtime, c.ID)] = &ctrEntry{
 			c:       *toJSONContainer(&c.Container),
 			initPID: c.InitPID,
+			res:     c.Resources,
 		}
 	}
 	for _, p := range inv.Processes {

@@ -270,3 +270,50 @@ func TestMetricsEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsResources: each container's cgroup figures, read from the
+// node's /sys/fs/cgroup (located through PID 1's mount table), become its
+// series; an unlimited limit has none.
+func TestMetricsResources(t *testing.T) {
+	n := newNode(t, initProc, nginx, worker)
+	n.file("/proc/1/mountinfo", "30 1 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw\n")
+	n.file("/sys/fs/cgroup/cgroup.controllers", "cpu memory pids\n")
+	dir := "/sys/fs/cgroup" + webCgroup
+	n.file(dir+"/memory.current", "1048576\n")
+	n.file(dir+"/memory.max", "67108864\n")
+	n.file(dir+"/cpu.stat", "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\nnr_periods 10\nnr_throttled 2\nthrottled_usec 300000\n")
+	n.file(dir+"/pids.current", "2\n")
+	n.file(dir+"/pids.max", "max\n")
+	a := newTestAgent(t, n, config{})
+	a.scan(t)
+	labels := `{container_id="` + webID + `",name="web",namespace="",pod_name="",runtime="docker"}`
+	want := `
+# HELP hostscope_container_cpu_throttled_seconds_total Time each container's cgroup spent throttled by its CPU quota.
+# TYPE hostscope_container_cpu_throttled_seconds_total counter
+hostscope_container_cpu_throttled_seconds_total` + labels + ` 0.3
+# HELP hostscope_container_cpu_usage_seconds_total CPU time consumed by each container's cgroup.
+# TYPE hostscope_container_cpu_usage_seconds_total counter
+hostscope_container_cpu_usage_seconds_total` + labels + ` 2.5
+# HELP hostscope_container_memory_limit_bytes Memory limit of each container's cgroup; no series when unlimited.
+# TYPE hostscope_container_memory_limit_bytes gauge
+hostscope_container_memory_limit_bytes` + labels + ` 6.7108864e+07
+# HELP hostscope_container_memory_usage_bytes Memory charged to each container's cgroup.
+# TYPE hostscope_container_memory_usage_bytes gauge
+hostscope_container_memory_usage_bytes` + labels + ` 1.048576e+06
+# HELP hostscope_container_pids Tasks (processes and threads) in each container's cgroup.
+# TYPE hostscope_container_pids gauge
+hostscope_container_pids` + labels + ` 2
+`
+	names := []string{"hostscope_container_cpu_throttled_seconds_total", "hostscope_container_cpu_usage_seconds_total",
+		"hostscope_container_memory_limit_bytes", "hostscope_container_memory_usage_bytes",
+		"hostscope_container_pids", "hostscope_container_pids_limit"}
+	if err := testutil.GatherAndCompare(a.metrics.reg, strings.NewReader(want), names...); err != nil {
+		t.Error(err)
+	}
+	// --no-resources reads none of it.
+	b := newTestAgent(t, n, config{noResources: true})
+	b.scan(t)
+	if got := testutil.CollectAndCount(b.metrics.reg, names...); got != 0 {
+		t.Errorf("%d resource series with --no-resources, want none", got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"sort"
 
+	"github.com/hostscope/hostscope/cgroup"
 	"github.com/hostscope/hostscope/hostroot"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -74,14 +75,30 @@ func newMetrics(current func() *snapshot) *metrics {
 type inventoryCollector struct {
 	current                                       func() *snapshot
 	ctrProcs, podProcs, ctrs, hostProcs, lastScan *prometheus.Desc
+	// Resource figures of each container's cgroup.
+	memUsage, memLimit, cpu, throttled, pids, pidsMax *prometheus.Desc
 }
+
+// ctrLabels name a container's series.
+var ctrLabels = []string{"container_id", "runtime", "name", "pod_name", "namespace"}
 
 func newInventoryCollector(current func() *snapshot) *inventoryCollector {
 	return &inventoryCollector{
 		current: current,
 		ctrProcs: prometheus.NewDesc("hostscope_container_processes",
-			"Processes in each running container, as of the last successful scan.",
-			[]string{"container_id", "runtime", "name", "pod_name", "namespace"}, nil),
+			"Processes in each running container, as of the last successful scan.", ctrLabels, nil),
+		memUsage: prometheus.NewDesc("hostscope_container_memory_usage_bytes",
+			"Memory charged to each container's cgroup.", ctrLabels, nil),
+		memLimit: prometheus.NewDesc("hostscope_container_memory_limit_bytes",
+			"Memory limit of each container's cgroup; no series when unlimited.", ctrLabels, nil),
+		cpu: prometheus.NewDesc("hostscope_container_cpu_usage_seconds_total",
+			"CPU time consumed by each container's cgroup.", ctrLabels, nil),
+		throttled: prometheus.NewDesc("hostscope_container_cpu_throttled_seconds_total",
+			"Time each container's cgroup spent throttled by its CPU quota.", ctrLabels, nil),
+		pids: prometheus.NewDesc("hostscope_container_pids",
+			"Tasks (processes and threads) in each container's cgroup.", ctrLabels, nil),
+		pidsMax: prometheus.NewDesc("hostscope_container_pids_limit",
+			"Task limit of each container's cgroup; no series when unlimited.", ctrLabels, nil),
 		podProcs: prometheus.NewDesc("hostscope_pod_processes",
 			"Processes in each pod (Kubernetes, or podman's), as of the last successful scan.",
 			[]string{"pod_name", "namespace", "pod_uid"}, nil),
@@ -101,6 +118,35 @@ func (c *inventoryCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.ctrs
 	ch <- c.hostProcs
 	ch <- c.lastScan
+	for _, d := range []*prometheus.Desc{c.memUsage, c.memLimit, c.cpu, c.throttled, c.pids, c.pidsMax} {
+		ch <- d
+	}
+}
+
+// resources writes a container's cgroup figures, each only when read.
+func (c *inventoryCollector) resources(ch chan<- prometheus.Metric, r *cgroup.Resources, labels []string) {
+	if r == nil {
+		return
+	}
+	gauge := func(d *prometheus.Desc, v uint64) {
+		if v != cgroup.Unlimited {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v), labels...)
+		}
+	}
+	if m := r.Memory; m != nil {
+		gauge(c.memUsage, m.Usage)
+		gauge(c.memLimit, m.Limit)
+	}
+	if cpu := r.CPU; cpu != nil {
+		ch <- prometheus.MustNewConstMetric(c.cpu, prometheus.CounterValue, cpu.Usage.Seconds(), labels...)
+		if t := cpu.Throttling; t != nil {
+			ch <- prometheus.MustNewConstMetric(c.throttled, prometheus.CounterValue, t.ThrottledTime.Seconds(), labels...)
+		}
+	}
+	if p := r.Pids; p != nil {
+		gauge(c.pids, p.Current)
+		gauge(c.pidsMax, p.Max)
+	}
 }
 
 type podLabels struct{ name, namespace, uid string }
@@ -114,8 +160,9 @@ func (c *inventoryCollector) Collect(ch chan<- prometheus.Metric) {
 	byRuntime := map[string]int{}
 	for _, key := range sortedContainers(st.containers) {
 		e := st.containers[key]
-		ch <- prometheus.MustNewConstMetric(c.ctrProcs, prometheus.GaugeValue, float64(len(e.pids)),
-			e.c.ID, e.c.Runtime, e.c.Name, e.c.PodName, e.c.PodNamespace)
+		labels := []string{e.c.ID, e.c.Runtime, e.c.Name, e.c.PodName, e.c.PodNamespace}
+		ch <- prometheus.MustNewConstMetric(c.ctrProcs, prometheus.GaugeValue, float64(len(e.pids)), labels...)
+		c.resources(ch, e.res, labels)
 		rt := e.c.Runtime
 		if rt == "" {
 			rt = "unknown"
