@@ -7,6 +7,8 @@ package sysfile
 
 import (
 	"strings"
+	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -37,15 +39,59 @@ func withBase(flags int) int {
 // when a concurrent rename or mount could have let ".." escape.
 const maxRetries = 8
 
+// nameBuf holds a file name and its terminating NUL for one system call,
+// on the caller's stack. x/sys/unix copies every name to the heap
+// (BytePtrFromString) instead: on a scan of /proc, four or five allocations
+// per process that buy nothing.
+type nameBuf [256]byte
+
+// ptr copies name into b with its NUL and returns a pointer to the copy;
+// nil when name does not fit or holds a NUL, and the x/sys call must answer
+// (EINVAL for a NUL, as before).
+//
+// The pointer may only be passed, converted to uintptr in the argument list
+// itself, to unix.Syscall6: the conversion keeps b alive, and Syscall6 (like
+// every runtime system-call entry) never grows the stack, so b cannot move
+// while the kernel reads it.
+func (b *nameBuf) ptr(name string) *byte {
+	if len(name) >= len(b) || strings.IndexByte(name, 0) >= 0 {
+		return nil
+	}
+	copy(b[:], name)
+	b[len(name)] = 0
+	return &b[0]
+}
+
+// errnoErr returns e as an error, nil for 0.
+func errnoErr(e syscall.Errno) error {
+	if e == 0 {
+		return nil
+	}
+	return e
+}
+
 // Openat2 opens name relative to dirfd under the given resolve flags.
 func Openat2(dirfd int, name string, flags int, resolve uint64) (int, error) {
 	how := unix.OpenHow{Flags: uint64(withBase(flags)), Resolve: resolve}
+	var nb nameBuf
+	p := nb.ptr(name)
 	for i := 0; ; i++ {
-		fd, err := unix.Openat2(dirfd, name, &how)
+		var fd int
+		var err error
+		if p != nil {
+			r, _, e := unix.Syscall6(unix.SYS_OPENAT2, uintptr(dirfd), uintptr(unsafe.Pointer(p)),
+				uintptr(unsafe.Pointer(&how)), unsafe.Sizeof(how), 0, 0)
+			fd, err = int(r), errnoErr(e)
+		} else {
+			fd, err = unix.Openat2(dirfd, name, &how)
+		}
 		if err == unix.EINTR || (err == unix.EAGAIN && i < maxRetries) {
 			continue
 		}
-		return fd, err
+		if err != nil {
+			return -1, err
+		}
+		return fd, nil
 	}
 }
 
@@ -105,14 +151,27 @@ func isPlainNonDir(dirfd int, name string) bool {
 	return t != unix.S_IFLNK && t != unix.S_IFDIR
 }
 
-// Openat is openat(2) with the base flags, retrying EINTR.
+// Openat is openat(2) with the base flags, retrying EINTR. A name shorter
+// than 256 bytes costs no allocation.
 func Openat(dirfd int, name string, flags int) (int, error) {
+	var nb nameBuf
+	p := nb.ptr(name)
 	for {
-		fd, err := unix.Openat(dirfd, name, withBase(flags), 0)
+		var fd int
+		var err error
+		if p != nil {
+			r, _, e := unix.Syscall6(unix.SYS_OPENAT, uintptr(dirfd), uintptr(unsafe.Pointer(p)), uintptr(withBase(flags)), 0, 0, 0)
+			fd, err = int(r), errnoErr(e)
+		} else {
+			fd, err = unix.Openat(dirfd, name, withBase(flags), 0)
+		}
 		if err == unix.EINTR {
 			continue
 		}
-		return fd, err
+		if err != nil {
+			return -1, err
+		}
+		return fd, nil
 	}
 }
 
@@ -239,12 +298,24 @@ func Readlink(fd int) (string, error) {
 	}
 }
 
-// ReadlinkAt returns the text of the symlink name relative to dirfd.
+// ReadlinkAt returns the text of the symlink name relative to dirfd. The
+// text is the only allocation when name is shorter than 256 bytes and the
+// text too.
 func ReadlinkAt(dirfd int, name string) (string, error) {
+	var nb nameBuf
+	p := nb.ptr(name)
 	var stack [256]byte
 	buf := stack[:]
 	for {
-		n, err := unix.Readlinkat(dirfd, name, buf)
+		var n int
+		var err error
+		if p != nil {
+			r, _, e := unix.Syscall6(unix.SYS_READLINKAT, uintptr(dirfd), uintptr(unsafe.Pointer(p)),
+				uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0)
+			n, err = int(r), errnoErr(e)
+		} else {
+			n, err = unix.Readlinkat(dirfd, name, buf)
+		}
 		if err == unix.EINTR {
 			continue
 		}

@@ -1,0 +1,112 @@
+package sysfile
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestNames: short names go through the stack copy, long ones and names
+// holding a NUL through x/sys, with the same answers.
+func TestNames(t *testing.T) {
+	dir := t.TempDir()
+	long := strings.Repeat("l", 255) // a name of 255 bytes does not fit with its NUL
+	longText := strings.Repeat("/x", 300)
+	longLink := strings.Repeat("m", 255)
+	for _, f := range []string{"short", long} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range []string{"link", longLink} {
+		if err := os.Symlink(longText+l, filepath.Join(dir, l)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dirfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(dirfd)
+	for _, tc := range []struct {
+		name    string
+		wantErr error
+	}{
+		{"short", nil},
+		{long, nil},
+		{"missing", unix.ENOENT},
+		{"sho\x00rt", unix.EINVAL},
+		{strings.Repeat("a/", 200) + "x", unix.ENOENT},
+	} {
+		fd, err := Openat(dirfd, tc.name, unix.O_RDONLY)
+		if err != tc.wantErr {
+			t.Errorf("Openat(%.20q) = %v, want %v", tc.name, err, tc.wantErr)
+		}
+		if err == nil {
+			b, _, err := ReadAll(fd, nil, 1<<20)
+			if err != nil || string(b) != tc.name {
+				t.Errorf("Openat(%.20q) read %.20q, %v", tc.name, b, err)
+			}
+			Close(fd)
+		} else if fd != -1 {
+			t.Errorf("Openat(%.20q) = fd %d with an error", tc.name, fd)
+		}
+		fd, err = Openat2(dirfd, tc.name, unix.O_RDONLY, ResolveBeneath)
+		if err != tc.wantErr && err != unix.ENOSYS {
+			t.Errorf("Openat2(%.20q) = %v, want %v", tc.name, err, tc.wantErr)
+		}
+		if err == nil {
+			Close(fd)
+		}
+	}
+	for _, link := range []string{"link", longLink} {
+		got, err := ReadlinkAt(dirfd, link)
+		if err != nil || got != longText+link {
+			t.Errorf("ReadlinkAt(%.20q) = %.20q..., %v", link, got, err)
+		}
+	}
+	if _, err := ReadlinkAt(dirfd, "short"); err != unix.EINVAL {
+		t.Errorf("ReadlinkAt of a file = %v, want EINVAL", err)
+	}
+	if _, err := ReadlinkAt(dirfd, "a\x00b"); err != unix.EINVAL {
+		t.Errorf("ReadlinkAt of a name with a NUL = %v, want EINVAL", err)
+	}
+}
+
+// TestNoAllocs: opening a short name and reading a short link allocate
+// nothing but the link's text.
+func TestNoAllocs(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "stat"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/usr/bin/true", filepath.Join(dir, "exe")); err != nil {
+		t.Fatal(err)
+	}
+	dirfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(dirfd)
+	buf := make([]byte, 0, 4096)
+	if n := testing.AllocsPerRun(100, func() {
+		fd, err := Openat(dirfd, "stat", unix.O_RDONLY)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf, _, _ = ReadAll(fd, buf[:0], 1<<20)
+		Close(fd)
+	}); n != 0 {
+		t.Errorf("Openat + ReadAll + Close: %v allocations, want 0", n)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := ReadlinkAt(dirfd, "exe"); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 1 {
+		t.Errorf("ReadlinkAt: %v allocations, want 1 (the text)", n)
+	}
+}
