@@ -1,7 +1,6 @@
 package cgroup
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"strconv"
@@ -44,52 +43,81 @@ func (e Entry) Has(controller string) bool {
 // line, together with every well-formed entry of the file, so a caller that
 // wants a best-effort answer can still use them.
 func ParseEntries(data []byte, name string) ([]Entry, error) {
+	if len(data) == 0 {
+		return nil, nil
+	}
+	// One string for the whole file: every Path and controller name is a
+	// slice of it. With the entries and the controller lists each allocated
+	// once, a file costs three allocations whatever its length (a scan
+	// reads one per process; cgroup v1 hosts write ten lines or more).
+	text := string(data)
 	var entries []Entry
+	var names []string // backing array of every entry's Controllers
 	var firstErr error
-	for lineNo := 1; len(data) > 0; lineNo++ {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
+	for lineNo, rest := 1, text; len(rest) > 0; lineNo++ {
+		line := rest
+		if i := strings.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
 		} else {
-			data = nil
+			rest = ""
 		}
-		line = bytes.TrimLeft(line, " \t")
-		line = bytes.TrimSuffix(line, []byte{'\r'})
-		if len(bytes.TrimSpace(line)) == 0 {
+		line = strings.TrimLeft(line, " \t")
+		line = strings.TrimSuffix(line, "\r")
+		if len(strings.TrimSpace(line)) == 0 {
 			continue
 		}
-		e, err := parseEntry(line)
+		e, ctrl, err := parseEntry(line)
 		if err != nil {
 			if firstErr == nil {
 				firstErr = fmt.Errorf("%w: %s line %d: %v", hostroot.ErrMalformed, name, lineNo, err)
 			}
 			continue
 		}
+		if len(ctrl) > 0 {
+			if names == nil {
+				// Enough for every list of the file: a list has one
+				// name more than it has commas.
+				names = make([]string, 0, strings.Count(text, ",")+strings.Count(text, "\n")+1)
+			}
+			from := len(names)
+			for {
+				c, more, found := strings.Cut(ctrl, ",")
+				names = append(names, c)
+				if !found {
+					break
+				}
+				ctrl = more
+			}
+			// Full slice expression: an append to one entry's list must
+			// not write into the next one's.
+			e.Controllers = names[from:len(names):len(names)]
+		}
+		if entries == nil {
+			entries = make([]Entry, 0, strings.Count(rest, "\n")+1)
+		}
 		entries = append(entries, e)
 	}
 	return entries, firstErr
 }
 
-// parseEntry parses one line without its newline.
-func parseEntry(line []byte) (Entry, error) {
-	id, rest, ok := bytes.Cut(line, []byte{':'})
+// parseEntry parses one line without its newline. It returns the entry
+// without its Controllers, and the controller list, checked, for the
+// caller to split.
+func parseEntry(line string) (_ Entry, ctrl string, _ error) {
+	id, rest, ok := strings.Cut(line, ":")
 	if !ok {
-		return Entry{}, fmt.Errorf("no ':' after the hierarchy ID")
+		return Entry{}, "", fmt.Errorf("no ':' after the hierarchy ID")
 	}
-	ctrl, path, ok := bytes.Cut(rest, []byte{':'})
+	ctrl, path, ok := strings.Cut(rest, ":")
 	if !ok {
-		return Entry{}, fmt.Errorf("no ':' after the controller list")
+		return Entry{}, "", fmt.Errorf("no ':' after the controller list")
 	}
-	n, err := strconv.ParseUint(string(id), 10, 31)
+	n, err := strconv.ParseUint(id, 10, 31)
 	if err != nil {
-		return Entry{}, fmt.Errorf("hierarchy ID %q is not a number", id)
+		return Entry{}, "", fmt.Errorf("hierarchy ID %q is not a number", id)
 	}
-	e := Entry{HierarchyID: int(n), Path: string(path)}
-	if len(ctrl) > 0 {
-		e.Controllers = strings.Split(string(ctrl), ",")
-		if slices.Contains(e.Controllers, "") {
-			return Entry{}, fmt.Errorf("empty name in controller list %q", ctrl)
-		}
+	if len(ctrl) > 0 && (ctrl[0] == ',' || ctrl[len(ctrl)-1] == ',' || strings.Contains(ctrl, ",,")) {
+		return Entry{}, "", fmt.Errorf("empty name in controller list %q", ctrl)
 	}
-	return e, nil
+	return Entry{HierarchyID: int(n), Path: path}, ctrl, nil
 }

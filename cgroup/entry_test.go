@@ -1,7 +1,11 @@
 package cgroup
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -148,5 +152,126 @@ func TestEntryHas(t *testing.T) {
 	e := Entry{HierarchyID: 5, Controllers: []string{"cpu", "cpuacct"}}
 	if !e.Has("cpuacct") || e.Has("cpuset") || (Entry{}).Has("") {
 		t.Errorf("Has gives wrong answers for %+v", e)
+	}
+}
+
+// referenceParseEntries is ParseEntries as it was before it sliced every
+// string from one copy of the file: a line at a time, a string per Path
+// and a strings.Split per controller list. FuzzParseEntriesSame holds the
+// two to the same answers.
+func referenceParseEntries(data []byte, name string) ([]Entry, error) {
+	var entries []Entry
+	var firstErr error
+	for lineNo := 1; len(data) > 0; lineNo++ {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		line = bytes.TrimLeft(line, " \t")
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		e, err := func() (Entry, error) {
+			id, rest, ok := bytes.Cut(line, []byte{':'})
+			if !ok {
+				return Entry{}, fmt.Errorf("no ':' after the hierarchy ID")
+			}
+			ctrl, path, ok := bytes.Cut(rest, []byte{':'})
+			if !ok {
+				return Entry{}, fmt.Errorf("no ':' after the controller list")
+			}
+			n, err := strconv.ParseUint(string(id), 10, 31)
+			if err != nil {
+				return Entry{}, fmt.Errorf("hierarchy ID %q is not a number", id)
+			}
+			e := Entry{HierarchyID: int(n), Path: string(path)}
+			if len(ctrl) > 0 {
+				e.Controllers = strings.Split(string(ctrl), ",")
+				if slices.Contains(e.Controllers, "") {
+					return Entry{}, fmt.Errorf("empty name in controller list %q", ctrl)
+				}
+			}
+			return e, nil
+		}()
+		if err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("%w: %s line %d: %v", hostroot.ErrMalformed, name, lineNo, err)
+			}
+			continue
+		}
+		entries = append(entries, e)
+	}
+	return entries, firstErr
+}
+
+// sameAsReference fails when ParseEntries and referenceParseEntries differ
+// on data, in entries or in the error's text, or when one entry's
+// Controllers can be appended to over another's.
+func sameAsReference(t *testing.T, data []byte) {
+	t.Helper()
+	got, gotErr := ParseEntries(data, "/proc/7/cgroup")
+	want, wantErr := referenceParseEntries(data, "/proc/7/cgroup")
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("ParseEntries(%q) differs from the reference (-reference +got):\n%s", data, diff)
+	}
+	if fmt.Sprint(wantErr) != fmt.Sprint(gotErr) || errors.Is(gotErr, hostroot.ErrMalformed) != (gotErr != nil) {
+		t.Fatalf("ParseEntries(%q) error = %v, reference %v", data, gotErr, wantErr)
+	}
+	for _, e := range got {
+		if cap(e.Controllers) != len(e.Controllers) {
+			t.Fatalf("ParseEntries(%q): Controllers %q has room for %d more", data, e.Controllers, cap(e.Controllers)-len(e.Controllers))
+		}
+	}
+}
+
+func TestParseEntriesSameAsReference(t *testing.T) {
+	for _, data := range []string{
+		"", "\n", "\n\n0::/\n", "0::/", "0::/\n\n", " \t\r\n", "\u00a0\n0::/\n", "\v\f\n",
+		"12:cpu,cpuacct:/a,b\n11:net_cls,net_prio:/\n10::/\n0::/x:y:z\r\n",
+		"3:cpu,,cpuacct:/\n", "3:,cpu:/\n", "3:cpu,:/\n", "3:,:/\n", "3:,\n", "x\n0::/\n1:a:/\nbad",
+		"1:name=systemd\n:x:/\n-1::/\n3:cpu,,cpuacct:/\n\r\n\t0::/a:b:c\r\n",
+		v1Cgroup,
+	} {
+		sameAsReference(t, []byte(data))
+	}
+}
+
+// FuzzParseEntriesSame holds ParseEntries to the reference implementation.
+func FuzzParseEntriesSame(f *testing.F) {
+	f.Add([]byte(v1Cgroup))
+	f.Add([]byte("1:name=systemd\n:x:/\n-1::/\n3:cpu,,cpuacct:/\n\r\n\t0::/a:b:c\r\n"))
+	f.Add([]byte("4:a,b,c:/,\n\n5:d:\n"))
+	f.Fuzz(func(t *testing.T, data []byte) { sameAsReference(t, data) })
+}
+
+// v1Cgroup is a cgroup v1 (hybrid) file of ten lines, the shape a scan
+// reads once per process on such a host (a Debian 11 capture's layout).
+const v1Cgroup = "12:devices:/user.slice\n11:cpu,cpuacct:/user.slice\n10:memory:/user.slice/user-1000.slice/session-2.scope\n" +
+	"9:pids:/user.slice/user-1000.slice/session-2.scope\n8:net_cls,net_prio:/\n7:blkio:/user.slice\n6:freezer:/\n" +
+	"5:perf_event:/\n4:cpuset:/\n1:name=systemd:/user.slice/user-1000.slice/session-2.scope\n"
+
+// TestParseEntriesAllocations: a file costs three allocations (its text,
+// the entries, the controller lists), whatever its length.
+func TestParseEntriesAllocations(t *testing.T) {
+	data := []byte(v1Cgroup)
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := ParseEntries(data, "/proc/7/cgroup"); err != nil {
+			t.Fatal(err)
+		}
+	}); n > 3 {
+		t.Errorf("ParseEntries of 10 lines: %v allocations, want at most 3", n)
+	}
+}
+
+func BenchmarkParseEntries(b *testing.B) {
+	data := []byte(v1Cgroup)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseEntries(data, "/proc/7/cgroup"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
