@@ -43,6 +43,13 @@
 // checked before it is opened for reading. AppendFile with a reused buffer
 // reads a /proc file in one open, one or two reads and one close.
 //
+// OpenProc opens one process's /proc/PID directory, and reads through the
+// ProcDir it returns all describe that process: on a procfs the open
+// directory belongs to the process rather than its PID, and fails every read
+// once the process is gone, even if the PID is reused meanwhile (other roots
+// compare the directory's inode after each read). Reading a process's files
+// relative to it also costs less than by name.
+//
 // Every error is an *fs.PathError carrying the host-absolute name, and the
 // same condition gives the same errno on every kind of root:
 // errors.Is(err, fs.ErrNotExist) tells a missing file or vanished process,

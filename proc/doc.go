@@ -38,12 +38,15 @@
 // found to be exiting (a zombie, or PF_EXITING set) after its links vanished
 // keeps those fields empty without Missing entries, as a zombie does.
 //
-// A process's files are read one after the other by name, and a PID can
-// pass to a new process in between. The /proc/PID directory's inode is
-// compared before the first file and after the last (procfs gives a reused
-// PID's directory a new inode): if it changed, the process is read again,
-// so a Process never combines the files of two processes. This costs two
-// lstat calls per process on roots that report inode numbers.
+// A process's files are read one after the other, and a PID can pass to a
+// new process in between. Each process is therefore opened once
+// (Root.OpenProc) and its files read relative to that hostroot.ProcDir: on a
+// procfs the open directory belongs to the process, not the PID, and every
+// read through it fails once the process is gone, even if the PID is reused;
+// other Roots compare the directory's inode after every read. When the
+// process goes away mid-read, the PID is read again from the start, so a
+// Process never combines the files of two processes. This costs one open
+// and one close of the directory per process.
 //
 // # Cost and concurrency
 //

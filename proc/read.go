@@ -17,6 +17,9 @@ type procReader struct {
 	s *scanner
 	p *Process
 	n procNames
+	// d is the process's directory: every file is read through it, so all
+	// of them are the same process's (see hostroot.ProcDir).
+	d *hostroot.ProcDir
 	// exists caches whether the process being read is still there: 0 not
 	// checked yet, 1 yes, -1 gone. It is only checked when a file is found
 	// missing.
@@ -27,17 +30,11 @@ type procReader struct {
 	// stateKnown says State and KernelThread were read, so links that a
 	// kernel thread or zombie cannot have are not asked for.
 	stateKnown bool
-	// dirID identifies the /proc/PID directory as it was before the first
-	// file was read; zero when the Root cannot tell (see pin).
-	dirID dirID
 }
 
-// dirID is the identity of a /proc/PID directory.
-type dirID struct{ dev, ino uint64 }
-
-// errReused reports that the PID passed to another process while its files
-// were read.
-var errReused = errors.New("PID reused during the read")
+// errReused reports that the process opened as PID went away while its
+// files were read: the PID may belong to a new process by now.
+var errReused = errors.New("process gone during the read")
 
 // maxReads bounds how often read starts over on a PID that changed hands
 // while it was read.
@@ -45,9 +42,10 @@ const maxReads = 3
 
 // read reads the scan's fields of process pid. It returns errVanished when
 // the process exited, and a non-nil error only for failures that concern the
-// whole scan (a closed Root). The files of a PID are read one after the
-// other, by name; when the PID passes to a new process meanwhile, the read
-// starts over, so a Process never mixes the files of two processes.
+// whole scan (a closed Root). The files are read through one
+// hostroot.ProcDir, so they all describe the process it opened; when that
+// process goes away meanwhile, the read starts over on whatever holds the
+// PID now (nothing, usually), so a Process never mixes two processes.
 func (s *scanner) read(pid int) (*Process, error) {
 	for range maxReads {
 		p, err := s.readOnce(pid)
@@ -61,9 +59,24 @@ func (s *scanner) read(pid int) (*Process, error) {
 func (s *scanner) readOnce(pid int) (*Process, error) {
 	pr := procReader{s: s, p: &Process{PID: pid}}
 	s.namesFor(pid, &pr.n)
-	if err := pr.pin(); err != nil {
+	d, err := s.r.OpenProc(pid)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, errVanished
+	case errors.Is(err, fs.ErrClosed):
 		return nil, err
+	case err != nil:
+		// Nothing of the process can be read (out of descriptors, say):
+		// every field is missing, for the same reason.
+		for f := Field(1); f < fieldEnd; f <<= 1 {
+			if s.fields&f != 0 && f != FieldContainer {
+				pr.miss(f, err)
+			}
+		}
+		return pr.p, nil
 	}
+	defer d.Close()
+	pr.d = d
 	for _, step := range [...]struct {
 		f    Field
 		read func(*procReader) error
@@ -80,72 +93,23 @@ func (s *scanner) readOnce(pid int) (*Process, error) {
 			continue
 		}
 		if err := step.read(&pr); err != nil {
+			if errors.Is(err, errVanished) {
+				// The process opened is gone; a new one may hold its PID.
+				return nil, errReused
+			}
 			return nil, err
 		}
-	}
-	if err := pr.verify(); err != nil {
-		return nil, err
 	}
 	return pr.p, nil
 }
 
-// dirIdentity returns the identity of the process's /proc/PID directory.
-// procfs makes a new inode for a PID's directory once the PID belongs to a
-// new process (the old one's fails revalidation), so an unchanged inode
-// means an unchanged process. ok is false when the Root gives no inode
-// numbers.
-func (pr *procReader) dirIdentity() (id dirID, ok bool, err error) {
-	fi, err := pr.s.r.Lstat(pr.n.dir)
-	if err != nil {
-		return dirID{}, false, err
-	}
-	st, ok := hostroot.StatOf(fi)
-	if !ok || st.Ino == 0 {
-		return dirID{}, false, nil
-	}
-	return dirID{st.Dev, st.Ino}, true, nil
-}
-
-// pin records the directory's identity before the first file is read.
-func (pr *procReader) pin() error {
-	id, ok, err := pr.dirIdentity()
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return errVanished
-	case errors.Is(err, fs.ErrClosed):
-		return err
-	case ok:
-		pr.dirID = id
-	}
-	return nil
-}
-
-// verify checks, after the last file, that the directory is still the one
-// pinned: errVanished if it is gone, errReused if it now belongs to another
-// process.
-func (pr *procReader) verify() error {
-	if pr.dirID == (dirID{}) {
-		return nil
-	}
-	id, ok, err := pr.dirIdentity()
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return errVanished
-	case errors.Is(err, fs.ErrClosed):
-		return err
-	case ok && id != pr.dirID:
-		return errReused
-	}
-	return nil
-}
-
-// gone reports whether the process being read has disappeared: its
-// directory is gone, or belongs to another process now.
+// gone reports whether the process being read has disappeared (it was
+// reaped, or, on Roots that read by name, its directory went away or passed
+// to another process).
 func (pr *procReader) gone() bool {
 	if pr.exists == 0 {
 		pr.exists = 1
-		id, ok, err := pr.dirIdentity()
-		if errors.Is(err, fs.ErrNotExist) || (ok && pr.dirID != (dirID{}) && id != pr.dirID) {
+		if pr.d.Gone() {
 			pr.exists = -1
 		}
 	}
@@ -168,17 +132,25 @@ func (pr *procReader) exited() bool {
 	}
 	if pr.exiting == 0 {
 		pr.exiting = -1
-		name := pr.n.dir + "/stat"
-		b, err := pr.s.r.AppendFile((*pr.s.buf)[:0], name, 0)
+		b, err := pr.d.AppendFile((*pr.s.buf)[:0], "stat", 0)
 		*pr.s.buf = b[:0]
-		if err == nil {
-			if st, err := parseStat(b, name); err == nil && (st.state == 'Z' || st.state == 'X' || st.flags&pfExiting != 0) {
+		switch {
+		case err == nil:
+			if st, err := parseStat(b, pr.n.name(kStat)); err == nil && (st.state == 'Z' || st.state == 'X' || st.flags&pfExiting != 0) {
 				pr.exiting = 1
 			}
+		case errors.Is(err, fs.ErrNotExist) && pr.d.Gone():
+			// Reaped since gone was asked: the caller must skip the
+			// process (see vanishedSince).
+			pr.exists = -1
 		}
 	}
 	return pr.exiting > 0
 }
+
+// vanishedSince reports whether exited found the process gone after gone
+// had said it was there.
+func (pr *procReader) vanishedSince() bool { return pr.exists < 0 }
 
 // fail handles an error opening or reading a file of field f: errVanished
 // if the process is gone, the error itself if it dooms the whole scan, and
@@ -193,6 +165,9 @@ func (pr *procReader) fail(f Field, err error) error {
 		}
 		if pr.exited() {
 			return nil
+		}
+		if pr.vanishedSince() {
+			return errVanished
 		}
 	}
 	pr.miss(f, err)
@@ -219,7 +194,7 @@ func (pr *procReader) miss(f Field, err error) {
 // readFile reads file kind k into the scan's buffer. The result is valid
 // until the next read.
 func (pr *procReader) readFile(k int) ([]byte, error) {
-	b, err := pr.s.r.AppendFile((*pr.s.buf)[:0], pr.n.name(k), 0)
+	b, err := pr.d.AppendFile((*pr.s.buf)[:0], kindFile[k], 0)
 	*pr.s.buf = b[:0] // keep the buffer if it grew
 	return b, err
 }
@@ -308,7 +283,7 @@ func (pr *procReader) exe() error {
 	if (pr.stateKnown && pr.p.KernelThread) || pr.zombie() {
 		return nil
 	}
-	link, err := pr.s.r.Readlink(pr.n.name(kExe))
+	link, err := pr.d.Readlink(kindFile[kExe])
 	if err != nil {
 		return pr.fail(FieldExe, err)
 	}
@@ -320,7 +295,7 @@ func (pr *procReader) cwd() error {
 	if pr.zombie() {
 		return nil
 	}
-	link, err := pr.s.r.Readlink(pr.n.name(kCwd))
+	link, err := pr.d.Readlink(kindFile[kCwd])
 	if err != nil {
 		return pr.fail(FieldCwd, err)
 	}
@@ -339,8 +314,7 @@ func (pr *procReader) namespaces() error {
 	var notExist error
 	found := false
 	for i, l := range nsLinks {
-		name := pr.n.name(kNS + i)
-		link, err := pr.s.r.Readlink(name)
+		link, err := pr.d.Readlink(kindFile[kNS+i])
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
 				if pr.gone() {
@@ -353,7 +327,7 @@ func (pr *procReader) namespaces() error {
 			}
 			return pr.fail(FieldNamespaces, err)
 		}
-		ino, err := parseNSLink(link, l.kind, name)
+		ino, err := parseNSLink(link, l.kind, pr.n.name(kNS+i))
 		if err != nil {
 			pr.miss(FieldNamespaces, err)
 			return nil
@@ -362,6 +336,9 @@ func (pr *procReader) namespaces() error {
 		found = true
 	}
 	if !found && notExist != nil && !pr.exited() {
+		if pr.vanishedSince() {
+			return errVanished
+		}
 		pr.miss(FieldNamespaces, notExist)
 	}
 	return nil

@@ -221,9 +221,10 @@ func init() {
 }
 
 // procNames holds the host names of one process's files, all slices of one
-// string, so naming every file of a process costs one allocation.
+// string, so naming every file of a process costs one allocation. The files
+// are read by their names relative to the process directory (kindFile);
+// these name them in parse errors.
 type procNames struct {
-	dir   string // "/proc/PID"
 	start [kindCount]uint16
 	end   [kindCount]uint16
 	all   string
@@ -244,7 +245,6 @@ func (s *scanner) namesFor(pid int, n *procNames) {
 		n.end[k] = uint16(len(b))
 	}
 	n.all = string(b)
-	n.dir = n.all[:dirLen]
 	s.names = b
 }
 
