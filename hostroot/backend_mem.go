@@ -19,6 +19,18 @@ type ProcRooter interface {
 	ProcRootFS(pid int) (afero.Fs, error)
 }
 
+// PathLstater is implemented by file systems that can describe a whole name
+// in one lookup, such as hostroottest.Host. LstatPath describes the clean
+// absolute name without following a final symlink, and reports false unless
+// every component before the last is a directory: a symlink, a file or a
+// missing name on the way. The resolver then walks the name one component at
+// a time as for any other file system, so the answers are the same; only a
+// name with no symlink on the way costs one lookup instead of one per
+// component.
+type PathLstater interface {
+	LstatPath(name string) (fs.FileInfo, bool)
+}
+
 // FromAfero returns a Root reading fsys, whose "/" is the host's root. The
 // resolver applies chroot semantics itself, using fsys's Lstat and Readlink
 // (afero.Lstater, afero.LinkReader) where it has them; a file system without
@@ -29,12 +41,28 @@ type ProcRooter interface {
 // BasePathFs can be passed, but the kernel then follows links in the final
 // open on its own: for on-disk trees use Dir, which the kernel confines.
 func FromAfero(fsys afero.Fs) *Root {
-	return newRoot("afero "+fsys.Name(), []*mount{{prefix: "/", be: &aferoBackend{fs: fsys}}})
+	return newRoot("afero "+fsys.Name(), []*mount{{prefix: "/", be: newAferoBackend(fsys)}})
 }
 
 // aferoBackend serves a Root from an afero.Fs.
 type aferoBackend struct {
 	fs afero.Fs
+	pl PathLstater // fs, when it implements PathLstater
+}
+
+func newAferoBackend(fsys afero.Fs) *aferoBackend {
+	b := &aferoBackend{fs: fsys}
+	b.pl, _ = fsys.(PathLstater)
+	return b
+}
+
+// lstatPath describes rel in one lookup, when the file system can (see
+// PathLstater).
+func (b *aferoBackend) lstatPath(rel string) (fs.FileInfo, bool) {
+	if b.pl == nil || rel == "." {
+		return nil, false
+	}
+	return b.pl.LstatPath(b.name(rel))
 }
 
 func (b *aferoBackend) name(rel string) string {
@@ -135,7 +163,7 @@ func (b *aferoBackend) procRoot(rel string, _ resolveMode, pid int) (backend, er
 	if err != nil {
 		return nil, err
 	}
-	return &aferoBackend{fs: sub}, nil
+	return newAferoBackend(sub), nil
 }
 
 func (b *aferoBackend) readerPath(string) (string, bool) { return "", false }

@@ -245,7 +245,7 @@ func TestProcDirAllocations(t *testing.T) {
 // is replaced (another process, a new inode) reads as gone, never as the
 // new process's files.
 func TestProcDirReusedInMemory(t *testing.T) {
-	h := hostroottest.New().Dir("/proc/300").File("/proc/300/stat", "300 (first) S").Symlink("/proc/300/exe", "/bin/first")
+	h := hostroottest.New().File("/proc/300/stat", "300 (first) S").Symlink("/proc/300/exe", "/bin/first")
 	r := hostroottest.MustRoot(t, h)
 	d, err := r.OpenProc(300)
 	if err != nil {
@@ -261,7 +261,7 @@ func TestProcDirReusedInMemory(t *testing.T) {
 	if err := h.RemoveAll("/proc/300"); err != nil {
 		t.Fatal(err)
 	}
-	h.Dir("/proc/300").File("/proc/300/stat", "300 (second) S").Symlink("/proc/300/exe", "/bin/second")
+	h.File("/proc/300/stat", "300 (second) S").Symlink("/proc/300/exe", "/bin/second")
 	if b, err := d.AppendFile(nil, "stat", 0); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("stat after reuse = %q, %v; want ENOENT", b, err)
 	}

@@ -25,6 +25,9 @@ type target struct {
 // the same walk crosses from one mount to another (an /etc symlink into
 // /run, say) and gives one answer whatever stores the tree.
 func (r *Root) resolve(name string, follow bool) (target, error) {
+	if t, ok := r.resolveAtOnce(name, follow); ok {
+		return t, nil
+	}
 	mustDir := len(name) > 1 && name[len(name)-1] == '/'
 	if mustDir {
 		follow = true
@@ -119,6 +122,31 @@ func (r *Root) resolve(name string, follow bool) (target, error) {
 	}
 	m := r.route(resolved)
 	return target{m: m, rel: relTo(resolved, m.prefix)}, nil
+}
+
+// resolveAtOnce resolves a clean name in one lookup, on a Root of one mount
+// whose file system can describe a whole name at once (PathLstater), when
+// no component before the last is a symlink and the last is not a symlink
+// to follow. The walk would then have met only directories and ended at the
+// name itself, so the answer is the walk's. ok is false in every other case,
+// and the walk answers.
+func (r *Root) resolveAtOnce(name string, follow bool) (target, bool) {
+	if len(r.mounts) != 1 || name == "/" || !isClean(name) {
+		return target{}, false
+	}
+	m := r.mounts[0]
+	b, ok := m.be.(interface {
+		lstatPath(rel string) (fs.FileInfo, bool)
+	})
+	if !ok {
+		return target{}, false
+	}
+	rel := relTo(name, m.prefix)
+	fi, ok := b.lstatPath(rel)
+	if !ok || (follow && fi.Mode()&fs.ModeSymlink != 0) {
+		return target{}, false
+	}
+	return target{m: m, rel: rel}, true
 }
 
 // errChanged reports that the tree changed under the resolver: a name it

@@ -12,6 +12,11 @@
 // Host stores; it resolves nothing. Its afero methods take names literally
 // and follow no symlink (Stat excepted, which resolves through a Root): read
 // a Host through hostroot.Root, which applies the resolver.
+//
+// The tree is a node per file with a map of children per directory, so a
+// lookup costs one map probe per component however many files the Host
+// holds: a fixture of 100,000 processes reads as fast, per process, as one
+// of a thousand. Every node has an inode number (the root's is 1).
 package hostroottest
 
 import (
@@ -43,29 +48,93 @@ const (
 // Symlink, Owner, ...) return the Host for chaining and record the first error,
 // which Root and Err report. A Host is safe for concurrent use.
 type Host struct {
-	mem afero.Fs
-
-	mu        sync.RWMutex
-	meta      map[string]*node // by clean absolute name: what MemMapFs cannot hold
+	mu sync.RWMutex
+	// sortMu guards the sorted name caches, which readers fill under mu's
+	// read lock.
+	sortMu    sync.Mutex
+	root      *node
 	procRoots map[int]string
 	nextIno   uint64
 	err       error
 }
 
-// node is the metadata a Host keeps beside MemMapFs's entry.
+// node is one file of a Host. Its fields change only under the Host's
+// write lock.
 type node struct {
-	mode   fs.FileMode // full mode, type bits included
-	target string      // symlink text
-	stat   hostroot.Stat
+	name    string      // base name, "/" for the root
+	mode    fs.FileMode // type bits and permissions
+	data    []byte      // content of a regular file
+	target  string      // text of a symlink
+	stat    hostroot.Stat
+	modTime time.Time
+	// children of a directory, by name; sorted caches their names in
+	// order, nil when stale.
+	children map[string]*node
+	sorted   []string
+	// fi is what Lstat returns: rebuilt whenever the node changes, never
+	// modified, so lookups share it and allocate nothing.
+	fi *info
 }
 
 // New returns an empty Host holding only "/".
 func New() *Host {
-	return &Host{
-		mem:       afero.NewMemMapFs(),
-		meta:      map[string]*node{},
-		procRoots: map[int]string{},
+	h := &Host{procRoots: map[int]string{}, nextIno: 1}
+	h.root = &node{name: "/", mode: fs.ModeDir | 0o755, children: map[string]*node{},
+		stat: hostroot.Stat{Ino: 1, Nlink: 1}, modTime: time.Now()}
+	h.root.refresh()
+	return h
+}
+
+// refresh rebuilds the node's FileInfo after a change.
+func (n *node) refresh() {
+	size := int64(0)
+	switch {
+	case n.mode.IsRegular():
+		size = int64(len(n.data))
+	case n.mode&fs.ModeSymlink != 0:
+		size = int64(len(n.target))
 	}
+	n.fi = &info{name: n.name, mode: n.mode, size: size, modTime: n.modTime, stat: n.stat}
+}
+
+// newNode makes a node with a fresh inode number. The caller holds the
+// write lock.
+func (h *Host) newNode(name string, mode fs.FileMode) *node {
+	h.nextIno++
+	n := &node{name: name, mode: mode, modTime: time.Now(), stat: hostroot.Stat{Ino: h.nextIno, Nlink: 1}}
+	if mode.IsDir() {
+		n.children = map[string]*node{}
+	}
+	n.refresh()
+	return n
+}
+
+// link puts child into dir under its name, replacing what was there.
+func (dir *node) link(child *node) {
+	if _, ok := dir.children[child.name]; !ok {
+		dir.sorted = nil
+	}
+	dir.children[child.name] = child
+}
+
+func (dir *node) unlink(name string) {
+	delete(dir.children, name)
+	dir.sorted = nil
+}
+
+// names returns the directory's names in order; the slice is shared. The
+// caller holds h.mu.
+func (h *Host) names(dir *node) []string {
+	h.sortMu.Lock()
+	defer h.sortMu.Unlock()
+	if dir.sorted == nil {
+		dir.sorted = make([]string, 0, len(dir.children))
+		for name := range dir.children {
+			dir.sorted = append(dir.sorted, name)
+		}
+		sort.Strings(dir.sorted)
+	}
+	return dir.sorted
 }
 
 // Err returns the first error a builder method met.
@@ -110,42 +179,115 @@ func clean(op, name string) (string, error) {
 	return path.Clean(name), nil
 }
 
-// parents creates the directories above name, refusing to create anything
-// below a symlink or a special file, which would make a tree no kernel can.
-func (h *Host) parents(op, name string) error {
-	dir := path.Dir(name)
-	for p := dir; p != "/"; p = path.Dir(p) {
-		if n := h.metaOf(p); n != nil && !n.mode.IsDir() {
-			return &fs.PathError{Op: op, Path: name, Err: fmt.Errorf("hostroottest: %s is a %v, not a directory", p, n.mode.Type())}
+// canonical returns name as an absolute clean name, as afero's file systems
+// take names ("a/b" is "/a/b"), allocating only when it is not one already.
+func canonical(name string) string {
+	if isCanonical(name) {
+		return name
+	}
+	return path.Clean("/" + name)
+}
+
+func isCanonical(name string) bool {
+	if name == "/" {
+		return true
+	}
+	if name == "" || name[0] != '/' || name[len(name)-1] == '/' {
+		return false
+	}
+	start := 1
+	for i := 1; i <= len(name); i++ {
+		if i == len(name) || name[i] == '/' {
+			if c := name[start:i]; c == "" || c == "." || c == ".." {
+				return false
+			}
+			start = i + 1
 		}
 	}
-	if fi, err := h.mem.Stat(dir); err == nil && !fi.IsDir() {
-		return &fs.PathError{Op: op, Path: name, Err: syscall.ENOTDIR}
+	return true
+}
+
+// lookup finds the canonical name literally: no symlink is followed, and a
+// component that is not a directory fails with ENOTDIR. The caller holds
+// the lock.
+func (h *Host) lookup(op, name string) (*node, error) {
+	n := h.root
+	for rest := name[1:]; rest != ""; {
+		comp := rest
+		rest = ""
+		for i := 0; i < len(comp); i++ {
+			if comp[i] == '/' {
+				comp, rest = comp[:i], comp[i+1:]
+				break
+			}
+		}
+		if n.children == nil {
+			return nil, &fs.PathError{Op: op, Path: name, Err: syscall.ENOTDIR}
+		}
+		c, ok := n.children[comp]
+		if !ok {
+			return nil, &fs.PathError{Op: op, Path: name, Err: syscall.ENOENT}
+		}
+		n = c
 	}
-	return h.mem.MkdirAll(dir, 0o755)
+	return n, nil
 }
 
-func (h *Host) metaOf(name string) *node {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	return h.meta[name]
+// parentFor finds or creates the directories above the canonical name,
+// refusing to create anything below a symlink or a special file, which would
+// make a tree no kernel can. The caller holds the write lock.
+func (h *Host) parentFor(op, name string) (*node, string, error) {
+	dir, base := path.Split(name)
+	n := h.root
+	for rest := dir[1:]; rest != ""; {
+		comp := rest
+		rest = ""
+		for i := 0; i < len(comp); i++ {
+			if comp[i] == '/' {
+				comp, rest = comp[:i], comp[i+1:]
+				break
+			}
+		}
+		c, ok := n.children[comp]
+		switch {
+		case !ok:
+			c = h.newNode(comp, fs.ModeDir|0o755)
+			n.link(c)
+		case c.mode.IsRegular():
+			return nil, "", &fs.PathError{Op: op, Path: name, Err: syscall.ENOTDIR}
+		case !c.mode.IsDir():
+			return nil, "", &fs.PathError{Op: op, Path: name, Err: fmt.Errorf("hostroottest: %s is a %v, not a directory", path.Join(dir[:len(dir)-len(rest)]), c.mode.Type())}
+		}
+		n = c
+	}
+	return n, base, nil
 }
 
-// setMeta records metadata for name, giving it an inode number.
-func (h *Host) setMeta(name string, n *node) {
+// put stores a non-directory node at the canonical name, creating its
+// parents. What was there before, unless a directory, is replaced, keeping
+// its inode number; owner and mode are the new node's.
+func (h *Host) put(op, name string, mode fs.FileMode, data []byte, target string, st hostroot.Stat) error {
+	if name == "/" {
+		return &fs.PathError{Op: op, Path: name, Err: fs.ErrExist}
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if old := h.meta[name]; old != nil && n.stat.Ino == 0 {
-		n.stat.Ino = old.stat.Ino
+	dir, base, err := h.parentFor(op, name)
+	if err != nil {
+		return err
 	}
-	if n.stat.Ino == 0 {
-		h.nextIno++
-		n.stat.Ino = h.nextIno + 1 // 1 is the root's
+	n := dir.children[base]
+	switch {
+	case n == nil:
+		n = h.newNode(base, mode)
+		dir.link(n)
+	case n.mode.IsDir():
+		return &fs.PathError{Op: op, Path: name, Err: fs.ErrExist}
 	}
-	if n.stat.Nlink == 0 {
-		n.stat.Nlink = 1
-	}
-	h.meta[name] = n
+	st.Ino, st.Nlink = n.stat.Ino, 1
+	n.mode, n.data, n.target, n.stat, n.modTime = mode, data, target, st, time.Now()
+	n.refresh()
+	return nil
 }
 
 // File creates a regular file with mode 0644, creating its parents.
@@ -163,38 +305,52 @@ func (h *Host) fileBytes(name string, content []byte, perm fs.FileMode) *Host {
 	if err != nil {
 		return h.fail(err)
 	}
-	if err := h.parents("file", name); err != nil {
+	if err := h.put("file", name, perm.Perm(), append([]byte(nil), content...), "", hostroot.Stat{}); err != nil {
 		return h.fail(err)
 	}
-	if err := afero.WriteFile(h.mem, name, content, perm.Perm()); err != nil {
-		return h.fail(err)
-	}
-	h.setMeta(name, &node{mode: perm.Perm()})
 	return h
 }
 
-// Dir creates a directory (mode 0755) and its parents.
+// Dir creates a directory (mode 0755) and its parents. On an existing
+// directory it resets the mode to 0755 and the owner to root.
 func (h *Host) Dir(name string) *Host {
 	name, err := clean("mkdir", name)
 	if err != nil {
 		return h.fail(err)
 	}
-	if err := h.parents("mkdir", name); err != nil {
-		return h.fail(err)
+	if name == "/" {
+		return h
 	}
-	if err := h.mem.MkdirAll(name, 0o755); err != nil {
-		return h.fail(err)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	dir, base, err := h.parentFor("mkdir", name)
+	if err != nil {
+		h.failLocked(err)
+		return h
 	}
-	if name != "/" {
-		h.setMeta(name, &node{mode: fs.ModeDir | 0o755})
+	n := dir.children[base]
+	switch {
+	case n == nil:
+		dir.link(h.newNode(base, fs.ModeDir|0o755))
+	case !n.mode.IsDir():
+		h.failLocked(&fs.PathError{Op: "mkdir", Path: name, Err: fs.ErrExist})
+	default:
+		n.mode, n.stat.UID, n.stat.GID = fs.ModeDir|0o755, 0, 0
+		n.refresh()
 	}
 	return h
+}
+
+func (h *Host) failLocked(err error) {
+	if h.err == nil {
+		h.err = err
+	}
 }
 
 // Symlink creates name as a symlink whose text is target, which may be
 // absolute, relative, dangling or looping, exactly as on disk.
 func (h *Host) Symlink(name, target string) *Host {
-	return h.special("symlink", name, &node{mode: fs.ModeSymlink | 0o777, target: target})
+	return h.special("symlink", name, fs.ModeSymlink|0o777, target, hostroot.Stat{})
 }
 
 // Device creates a block or character device node.
@@ -203,34 +359,23 @@ func (h *Host) Device(name string, kind Kind, major, minor uint32, perm fs.FileM
 	if kind == Char {
 		mode |= fs.ModeCharDevice
 	}
-	return h.special("mknod", name, &node{mode: mode, stat: hostroot.Stat{RdevMajor: major, RdevMinor: minor}})
+	return h.special("mknod", name, mode, "", hostroot.Stat{RdevMajor: major, RdevMinor: minor})
 }
 
 // FIFO creates a named pipe.
 func (h *Host) FIFO(name string) *Host {
-	return h.special("mkfifo", name, &node{mode: fs.ModeNamedPipe | 0o644})
+	return h.special("mkfifo", name, fs.ModeNamedPipe|0o644, "", hostroot.Stat{})
 }
 
-// special stores a non-regular, non-directory node as an empty placeholder
-// in MemMapFs (so listings include it) plus its metadata.
-func (h *Host) special(op, name string, n *node) *Host {
+// special stores a node that is neither a regular file nor a directory.
+func (h *Host) special(op, name string, mode fs.FileMode, target string, st hostroot.Stat) *Host {
 	name, err := clean(op, name)
 	if err != nil {
 		return h.fail(err)
 	}
-	if name == "/" {
-		return h.fail(&fs.PathError{Op: op, Path: name, Err: fs.ErrExist})
-	}
-	if err := h.parents(op, name); err != nil {
+	if err := h.put(op, name, mode, nil, target, st); err != nil {
 		return h.fail(err)
 	}
-	if fi, err := h.mem.Stat(name); err == nil && fi.IsDir() {
-		return h.fail(&fs.PathError{Op: op, Path: name, Err: fs.ErrExist})
-	}
-	if err := afero.WriteFile(h.mem, name, nil, 0o644); err != nil {
-		return h.fail(err)
-	}
-	h.setMeta(name, n)
 	return h
 }
 
@@ -240,20 +385,15 @@ func (h *Host) Owner(name string, uid, gid uint32) *Host {
 	if err != nil {
 		return h.fail(err)
 	}
-	fi, err := h.mem.Stat(name)
-	if err != nil {
-		return h.fail(err)
-	}
 	h.mu.Lock()
-	n := h.meta[name]
-	if n == nil {
-		n = &node{mode: fi.Mode()}
-		h.nextIno++
-		n.stat = hostroot.Stat{Ino: h.nextIno + 1, Nlink: 1}
-		h.meta[name] = n
+	defer h.mu.Unlock()
+	n, err := h.lookup("chown", name)
+	if err != nil {
+		h.failLocked(err)
+		return h
 	}
 	n.stat.UID, n.stat.GID = uid, gid
-	h.mu.Unlock()
+	n.refresh()
 	return h
 }
 
@@ -285,59 +425,62 @@ func (h *Host) ProcRootFS(pid int) (afero.Fs, error) {
 
 // info is a FileInfo carrying a Host's metadata.
 type info struct {
-	fs.FileInfo
-	name string
-	mode fs.FileMode
-	stat hostroot.Stat
-	size int64
+	name    string
+	mode    fs.FileMode
+	size    int64
+	modTime time.Time
+	stat    hostroot.Stat
 }
 
-func (i *info) Name() string      { return i.name }
-func (i *info) Mode() fs.FileMode { return i.mode }
-func (i *info) IsDir() bool       { return i.mode.IsDir() }
-func (i *info) Size() int64       { return i.size }
-func (i *info) Sys() any          { st := i.stat; return &st }
-
-func (h *Host) decorate(name string, fi fs.FileInfo) fs.FileInfo {
-	out := &info{FileInfo: fi, name: fi.Name(), mode: fi.Mode(), size: fi.Size(), stat: hostroot.Stat{Nlink: 1}}
-	if name == "/" {
-		out.name = "/"
-		out.stat.Ino = 1
-	}
-	if n := h.metaOf(name); n != nil {
-		out.stat = n.stat
-		if n.mode.Type() != 0 || !fi.IsDir() {
-			out.mode = n.mode
-		}
-		if n.mode&fs.ModeSymlink != 0 {
-			out.size = int64(len(n.target))
-		} else if !n.mode.IsRegular() && !n.mode.IsDir() {
-			out.size = 0
-		}
-	}
-	return out
-}
+func (i *info) Name() string       { return i.name }
+func (i *info) Mode() fs.FileMode  { return i.mode }
+func (i *info) IsDir() bool        { return i.mode.IsDir() }
+func (i *info) Size() int64        { return i.size }
+func (i *info) ModTime() time.Time { return i.modTime }
+func (i *info) Sys() any           { st := i.stat; return &st }
 
 // LstatIfPossible implements afero.Lstater: it describes name itself.
 func (h *Host) LstatIfPossible(name string) (os.FileInfo, bool, error) {
-	name = path.Clean("/" + name)
-	fi, err := h.mem.Stat(name)
+	name = canonical(name)
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	n, err := h.lookup("lstat", name)
 	if err != nil {
 		return nil, true, err
 	}
-	return h.decorate(name, fi), true, nil
+	return n.fi, true, nil
+}
+
+// LstatPath implements hostroot.PathLstater: it describes the canonical
+// name in one lookup when every component before the last is a directory,
+// and reports false otherwise (a symlink, a file or nothing on the way),
+// leaving the walk to the Root's resolver.
+func (h *Host) LstatPath(name string) (fs.FileInfo, bool) {
+	if !isCanonical(name) {
+		return nil, false
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	n, err := h.lookup("lstat", name)
+	if err != nil {
+		return nil, false
+	}
+	return n.fi, true
 }
 
 // ReadlinkIfPossible implements afero.LinkReader.
 func (h *Host) ReadlinkIfPossible(name string) (string, error) {
-	name = path.Clean("/" + name)
-	if n := h.metaOf(name); n != nil && n.mode&fs.ModeSymlink != 0 {
-		return n.target, nil
-	}
-	if _, err := h.mem.Stat(name); err != nil {
+	name = canonical(name)
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	n, err := h.lookup("readlink", name)
+	if err != nil {
 		return "", err
 	}
-	return "", &fs.PathError{Op: "readlink", Path: name, Err: syscall.EINVAL}
+	if n.mode&fs.ModeSymlink == 0 {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: syscall.EINVAL}
+	}
+	return n.target, nil
 }
 
 // SymlinkIfPossible implements afero.Linker.
@@ -353,7 +496,7 @@ func (h *Host) Stat(name string) (os.FileInfo, error) {
 	if err == nil && fi.Mode()&fs.ModeSymlink == 0 {
 		return fi, nil
 	}
-	return hostroot.FromAfero(h).Stat(path.Clean("/" + name))
+	return hostroot.FromAfero(h).Stat(canonical(name))
 }
 
 // Name implements afero.Fs.
@@ -361,32 +504,55 @@ func (h *Host) Name() string { return "hostroottest.Host" }
 
 // Open opens name literally; a symlink is not followed (read through a Root).
 func (h *Host) Open(name string) (afero.File, error) {
-	name = path.Clean("/" + name)
-	if n := h.metaOf(name); n != nil && n.mode&fs.ModeSymlink != 0 {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: syscall.ELOOP}
-	}
-	f, err := h.mem.Open(name)
+	name = canonical(name)
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	n, err := h.lookup("open", name)
 	if err != nil {
 		return nil, err
 	}
-	return &file{File: f, h: h, name: name}, nil
+	if n.mode&fs.ModeSymlink != 0 {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: syscall.ELOOP}
+	}
+	return &file{h: h, n: n, name: name, read: true}, nil
 }
 
 // OpenFile implements afero.Fs; writing through it is how tests change a
-// Host after building it.
+// Host after building it. O_CREATE makes the file's parents as File does.
 func (h *Host) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
 	if flag == os.O_RDONLY {
 		return h.Open(name)
 	}
-	name = path.Clean("/" + name)
-	f, err := h.mem.OpenFile(name, flag, perm)
-	if err != nil {
+	name = canonical(name)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n, err := h.lookup("open", name)
+	switch {
+	case err == nil && flag&os.O_EXCL != 0 && flag&os.O_CREATE != 0:
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrExist}
+	case errors.Is(err, fs.ErrNotExist) && flag&os.O_CREATE != 0:
+		dir, base, perr := h.parentFor("open", name)
+		if perr != nil {
+			return nil, perr
+		}
+		n = h.newNode(base, perm.Perm())
+		dir.link(n)
+	case err != nil:
 		return nil, err
+	case n.mode.IsDir():
+		return nil, &fs.PathError{Op: "open", Path: name, Err: syscall.EISDIR}
+	case n.mode&fs.ModeSymlink != 0:
+		return nil, &fs.PathError{Op: "open", Path: name, Err: syscall.ELOOP}
 	}
-	if h.metaOf(name) == nil {
-		h.setMeta(name, &node{mode: perm.Perm()})
+	f := &file{h: h, n: n, name: name, write: flag&(os.O_WRONLY|os.O_RDWR) != 0, read: flag&os.O_WRONLY == 0}
+	if flag&os.O_TRUNC != 0 && f.write {
+		n.data, n.modTime = nil, time.Now()
+		n.refresh()
 	}
-	return &file{File: f, h: h, name: name}, nil
+	if flag&os.O_APPEND != 0 {
+		f.off = int64(len(n.data))
+	}
+	return f, nil
 }
 
 // Create implements afero.Fs.
@@ -394,66 +560,126 @@ func (h *Host) Create(name string) (afero.File, error) {
 	return h.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 }
 
-// Mkdir implements afero.Fs.
-func (h *Host) Mkdir(name string, perm os.FileMode) error { return h.mem.Mkdir(name, perm) }
+// Mkdir implements afero.Fs. The parent must exist.
+func (h *Host) Mkdir(name string, perm os.FileMode) error {
+	name = canonical(name)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, err := h.lookup("mkdir", name); err == nil {
+		return &fs.PathError{Op: "mkdir", Path: name, Err: fs.ErrExist}
+	}
+	dir, err := h.lookup("mkdir", path.Dir(name))
+	if err != nil {
+		return err
+	}
+	if !dir.mode.IsDir() {
+		return &fs.PathError{Op: "mkdir", Path: name, Err: syscall.ENOTDIR}
+	}
+	dir.link(h.newNode(path.Base(name), fs.ModeDir|perm.Perm()))
+	return nil
+}
 
 // MkdirAll implements afero.Fs.
-func (h *Host) MkdirAll(name string, perm os.FileMode) error { return h.mem.MkdirAll(name, perm) }
-
-// Remove implements afero.Fs; tests use it to make a process vanish.
-func (h *Host) Remove(name string) error {
-	name = path.Clean("/" + name)
-	if err := h.mem.Remove(name); err != nil {
-		return err
-	}
+func (h *Host) MkdirAll(name string, perm os.FileMode) error {
+	name = canonical(name)
 	h.mu.Lock()
-	delete(h.meta, name)
-	h.mu.Unlock()
-	return nil
-}
-
-// RemoveAll implements afero.Fs.
-func (h *Host) RemoveAll(name string) error {
-	name = path.Clean("/" + name)
-	if err := h.mem.RemoveAll(name); err != nil {
-		return err
-	}
-	h.mu.Lock()
-	for k := range h.meta {
-		if k == name || (len(k) > len(name) && k[:len(name)] == name && (name == "/" || k[len(name)] == '/')) {
-			delete(h.meta, k)
+	defer h.mu.Unlock()
+	if n, err := h.lookup("mkdir", name); err == nil {
+		if !n.mode.IsDir() {
+			return &fs.PathError{Op: "mkdir", Path: name, Err: syscall.ENOTDIR}
 		}
+		return nil
 	}
-	h.mu.Unlock()
+	dir, base, err := h.parentFor("mkdir", name)
+	if err != nil {
+		return err
+	}
+	dir.link(h.newNode(base, fs.ModeDir|perm.Perm()))
 	return nil
 }
 
-// Rename implements afero.Fs for plain files and directories.
-func (h *Host) Rename(oldname, newname string) error {
-	oldname, newname = path.Clean("/"+oldname), path.Clean("/"+newname)
-	if err := h.mem.Rename(oldname, newname); err != nil {
-		return err
+// Remove implements afero.Fs: a file, or an empty directory. RemoveAll
+// removes a whole process directory, which is how tests make a process
+// vanish.
+func (h *Host) Remove(name string) error {
+	name = canonical(name)
+	if name == "/" {
+		return &fs.PathError{Op: "remove", Path: name, Err: syscall.EBUSY}
 	}
 	h.mu.Lock()
-	if n := h.meta[oldname]; n != nil {
-		h.meta[newname] = n
-		delete(h.meta, oldname)
+	defer h.mu.Unlock()
+	n, err := h.lookup("remove", name)
+	if err != nil {
+		return err
 	}
-	h.mu.Unlock()
+	if len(n.children) > 0 {
+		return &fs.PathError{Op: "remove", Path: name, Err: syscall.ENOTEMPTY}
+	}
+	dir, _ := h.lookup("remove", path.Dir(name))
+	dir.unlink(n.name)
+	return nil
+}
+
+// RemoveAll implements afero.Fs; a missing name is no error.
+func (h *Host) RemoveAll(name string) error {
+	name = canonical(name)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if name == "/" {
+		h.root.children = map[string]*node{}
+		h.root.sorted = nil
+		return nil
+	}
+	dir, err := h.lookup("remove", path.Dir(name))
+	if err != nil || dir.children == nil {
+		return nil
+	}
+	dir.unlink(path.Base(name))
+	return nil
+}
+
+// Rename implements afero.Fs: the node, and a directory's whole subtree,
+// moves; what was at newname is replaced unless it is a directory.
+func (h *Host) Rename(oldname, newname string) error {
+	oldname, newname = canonical(oldname), canonical(newname)
+	if oldname == newname {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n, err := h.lookup("rename", oldname)
+	if err != nil {
+		return err
+	}
+	if oldname == "/" || (len(newname) > len(oldname) && newname[:len(oldname)] == oldname && newname[len(oldname)] == '/') {
+		return &fs.PathError{Op: "rename", Path: newname, Err: syscall.EINVAL}
+	}
+	if old, err := h.lookup("rename", newname); err == nil && old.mode.IsDir() {
+		return &fs.PathError{Op: "rename", Path: newname, Err: fs.ErrExist}
+	}
+	to, base, err := h.parentFor("rename", newname)
+	if err != nil {
+		return err
+	}
+	from, _ := h.lookup("rename", path.Dir(oldname))
+	from.unlink(n.name)
+	n.name = base
+	n.refresh()
+	to.link(n)
 	return nil
 }
 
 // Chmod implements afero.Fs; it keeps the file's type.
 func (h *Host) Chmod(name string, mode os.FileMode) error {
-	name = path.Clean("/" + name)
-	if err := h.mem.Chmod(name, mode); err != nil {
+	name = canonical(name)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n, err := h.lookup("chmod", name)
+	if err != nil {
 		return err
 	}
-	h.mu.Lock()
-	if n := h.meta[name]; n != nil {
-		n.mode = n.mode.Type() | mode.Perm()
-	}
-	h.mu.Unlock()
+	n.mode = n.mode.Type() | mode.Perm()
+	n.refresh()
 	return nil
 }
 
@@ -472,37 +698,15 @@ func (h *Host) Chown(name string, uid, gid int) error {
 }
 
 // Chtimes implements afero.Fs.
-func (h *Host) Chtimes(name string, atime, mtime time.Time) error {
-	return h.mem.Chtimes(name, atime, mtime)
-}
-
-// file decorates directory listings with the Host's metadata.
-type file struct {
-	afero.File
-	h    *Host
-	name string
-}
-
-func (f *file) Stat() (os.FileInfo, error) {
-	fi, err := f.File.Stat()
+func (h *Host) Chtimes(name string, _, mtime time.Time) error {
+	name = canonical(name)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n, err := h.lookup("chtimes", name)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return f.h.decorate(f.name, fi), nil
-}
-
-func (f *file) Readdir(n int) ([]os.FileInfo, error) {
-	infos, err := f.File.Readdir(n)
-	for i, fi := range infos {
-		infos[i] = f.h.decorate(path.Join(f.name, fi.Name()), fi)
-	}
-	sort.Slice(infos, func(i, j int) bool { return infos[i].Name() < infos[j].Name() })
-	return infos, err
-}
-
-func (f *file) Read(p []byte) (int, error) {
-	if n := f.h.metaOf(f.name); n != nil && !n.mode.IsRegular() && !n.mode.IsDir() {
-		return 0, &fs.PathError{Op: "read", Path: f.name, Err: hostroot.ErrNotRegular}
-	}
-	return f.File.Read(p)
+	n.modTime = mtime
+	n.refresh()
+	return nil
 }

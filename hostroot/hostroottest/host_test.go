@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -245,4 +247,244 @@ func TestLoadDir(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("loaded (-want +got):\n%s", diff)
 	}
+}
+
+// TestAferoWrites: tests change a Host through its afero methods, and the
+// Root sees each change at once.
+func TestAferoWrites(t *testing.T) {
+	h := hostroottest.New().File("/proc/1/stat", "1 (init) S")
+	r := hostroottest.MustRoot(t, h)
+	read := func(name string) string {
+		t.Helper()
+		b, err := r.ReadFile(name)
+		if err != nil {
+			t.Fatalf("ReadFile(%s): %v", name, err)
+		}
+		return string(b)
+	}
+	f, err := h.OpenFile("/proc/1/stat", os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("1 (init) Z"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Read(make([]byte, 1)); err == nil {
+		t.Error("Read on a write-only file succeeded")
+	}
+	f.Close()
+	if got := read("/proc/1/stat"); got != "1 (init) Z" {
+		t.Errorf("after O_TRUNC write: %q", got)
+	}
+	f, err = h.OpenFile("/proc/1/stat", os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte(" 0"))
+	f.Close()
+	if got := read("/proc/1/stat"); got != "1 (init) Z 0" {
+		t.Errorf("after O_APPEND write: %q", got)
+	}
+	if _, err := h.OpenFile("/proc/1/stat", os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("O_EXCL on an existing file: %v", err)
+	}
+	f, err = h.Create("/proc/2/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("sh\x00"))
+	f.Close()
+	if got := read("/proc/2/cmdline"); got != "sh\x00" {
+		t.Errorf("created file: %q", got)
+	}
+	if _, err := h.OpenFile("/proc/1", os.O_WRONLY, 0); err == nil {
+		t.Error("opening a directory for writing succeeded")
+	}
+}
+
+// TestRemoveRename: Remove takes files and empty directories, RemoveAll
+// whole subtrees; Rename moves a subtree with its inode numbers.
+func TestRemoveRename(t *testing.T) {
+	h := hostroottest.New().File("/proc/300/stat", "x").File("/proc/300/status", "y").Dir("/empty")
+	if err := h.Remove("/proc/300"); !errors.Is(err, syscall.ENOTEMPTY) {
+		t.Errorf("Remove of a non-empty directory: %v", err)
+	}
+	if err := h.Remove("/proc/300/status"); err != nil {
+		t.Error(err)
+	}
+	if err := h.Remove("/empty"); err != nil {
+		t.Error(err)
+	}
+	if err := h.Remove("/empty"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Remove of a missing name: %v", err)
+	}
+	fi, _, err := h.LstatIfPossible("/proc/300/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ino := inoOf(t, fi)
+	if err := h.Rename("/proc/300", "/proc/301"); err != nil {
+		t.Fatal(err)
+	}
+	fi, _, err = h.LstatIfPossible("/proc/301/stat")
+	if err != nil || inoOf(t, fi) != ino {
+		t.Errorf("after Rename: %v, %v; want inode %d", fi, err, ino)
+	}
+	if _, _, err := h.LstatIfPossible("/proc/300"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("old name after Rename: %v", err)
+	}
+	if err := h.RemoveAll("/proc/301"); err != nil {
+		t.Error(err)
+	}
+	if err := h.RemoveAll("/proc/301"); err != nil {
+		t.Errorf("RemoveAll of a missing name: %v", err)
+	}
+	if _, _, err := h.LstatIfPossible("/proc/301/stat"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("after RemoveAll: %v", err)
+	}
+}
+
+func inoOf(t *testing.T, fi fs.FileInfo) uint64 {
+	t.Helper()
+	st, ok := hostroot.StatOf(fi)
+	if !ok {
+		t.Fatalf("%s: no Stat", fi.Name())
+	}
+	return st.Ino
+}
+
+// TestInodes: every node has its own inode number, implicit parents
+// included; a replaced file keeps its number, a re-created one does not.
+func TestInodes(t *testing.T) {
+	h := hostroottest.New().File("/proc/300/stat", "a").Symlink("/proc/300/exe", "/bin/a")
+	seen := map[uint64]string{}
+	for _, name := range []string{"/", "/proc", "/proc/300", "/proc/300/stat", "/proc/300/exe"} {
+		fi, _, err := h.LstatIfPossible(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ino := inoOf(t, fi)
+		if ino == 0 || seen[ino] != "" {
+			t.Errorf("%s: inode %d (also %q)", name, ino, seen[ino])
+		}
+		seen[ino] = name
+		if name == "/" && ino != 1 {
+			t.Errorf("the root's inode is %d, want 1", ino)
+		}
+	}
+	ino := func(name string) uint64 {
+		fi, _, err := h.LstatIfPossible(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inoOf(t, fi)
+	}
+	before := ino("/proc/300/stat")
+	h.File("/proc/300/stat", "b")
+	if ino("/proc/300/stat") != before {
+		t.Error("rewriting a file changed its inode")
+	}
+	dir := ino("/proc/300")
+	h.RemoveAll("/proc/300")
+	h.File("/proc/300/stat", "c")
+	if ino("/proc/300") == dir {
+		t.Error("a re-created directory kept the old inode")
+	}
+}
+
+// TestReaddir: listings are sorted, and come n at a time when asked.
+func TestReaddir(t *testing.T) {
+	h := hostroottest.New()
+	for _, n := range []string{"30", "1", "200", "4"} {
+		h.File("/proc/"+n+"/stat", n)
+	}
+	f, err := h.Open("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var got []string
+	for {
+		fis, err := f.Readdir(3)
+		for _, fi := range fis {
+			got = append(got, fi.Name())
+		}
+		if err != nil {
+			break
+		}
+	}
+	if want := []string{"1", "200", "30", "4"}; !cmp.Equal(want, got) {
+		t.Errorf("Readdir(3) pages = %v, want %v", got, want)
+	}
+	g, _ := h.Open("/proc")
+	names, err := g.Readdirnames(-1)
+	g.Close()
+	if want := []string{"1", "200", "30", "4"}; err != nil || !cmp.Equal(want, names) {
+		t.Errorf("Readdirnames(-1) = %v, %v", names, err)
+	}
+}
+
+// TestLstatPath: one lookup answers only for names with no symlink, file
+// or missing directory on the way; the resolver walks the others.
+func TestLstatPath(t *testing.T) {
+	h := hostroottest.New().File("/etc/hostname", "x").Symlink("/etc/link", "hostname").Symlink("/l", "/etc").
+		Device("/dev/null", hostroottest.Char, 1, 3, 0o666)
+	for name, want := range map[string]string{
+		"/etc/hostname":   "file",
+		"/etc/link":       "symlink",
+		"/l":              "symlink",
+		"/dev/null":       "device",
+		"/etc":            "dir",
+		"/l/hostname":     "",
+		"/etc/hostname/x": "",
+		"/missing/x":      "",
+		"/etc/missing":    "",
+		"/etc/../etc":     "",
+		"etc/hostname":    "",
+		"/etc/":           "",
+	} {
+		fi, ok := h.LstatPath(name)
+		got := ""
+		if ok {
+			switch m := fi.Mode(); {
+			case m.IsDir():
+				got = "dir"
+			case m.IsRegular():
+				got = "file"
+			case m&fs.ModeSymlink != 0:
+				got = "symlink"
+			case m&fs.ModeDevice != 0:
+				got = "device"
+			}
+		}
+		if got != want {
+			t.Errorf("LstatPath(%q) = %q, %v; want %q", name, got, ok, want)
+		}
+	}
+}
+
+// TestConcurrentUse: builders, writers and readers in parallel (run with
+// -race).
+func TestConcurrentUse(t *testing.T) {
+	h := hostroottest.New().File("/proc/1/stat", "1")
+	r := hostroottest.MustRoot(t, h)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			h.File("/proc/2/stat", "2")
+			h.RemoveAll("/proc/2")
+			h.Dir("/proc/" + strconv.Itoa(3+i))
+		}
+	}()
+	for range 200 {
+		if _, err := r.ReadFile("/proc/1/stat"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.ReadDirNames("/proc"); err != nil {
+			t.Fatal(err)
+		}
+		r.ReadFile("/proc/2/stat")
+	}
+	<-done
 }

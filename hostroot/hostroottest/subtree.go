@@ -53,6 +53,18 @@ func (s *subtree) LstatIfPossible(name string) (os.FileInfo, bool, error) {
 	return fi, ok, err
 }
 
+// LstatPath implements hostroot.PathLstater. The subtree's own root is left
+// to LstatIfPossible, which names it "/".
+func (s *subtree) LstatPath(name string) (os.FileInfo, bool) {
+	if !isCanonical(name) || name == "/" {
+		return nil, false
+	}
+	if s.dir == "/" {
+		return s.h.LstatPath(name)
+	}
+	return s.h.LstatPath(s.dir + name)
+}
+
 func (s *subtree) ReadlinkIfPossible(name string) (string, error) {
 	return s.h.ReadlinkIfPossible(s.full(name))
 }
