@@ -43,12 +43,12 @@
 // checked before it is opened for reading. AppendFile with a reused buffer
 // reads a /proc file in one open, one or two reads and one close.
 //
-// OpenProc opens one process's /proc/PID directory, and reads through the
-// ProcDir it returns all describe that process: on a procfs the open
-// directory belongs to the process rather than its PID, and fails every read
-// once the process is gone, even if the PID is reused meanwhile (other roots
-// compare the directory's inode after each read). Reading a process's files
-// relative to it also costs less than by name.
+// OpenProc opens one process's /proc/PID directory as a ProcDir, which reads
+// that process's files by relative names and tells whether they were its
+// own: on a procfs it holds the process's stat file open, which procfs ties
+// to the process rather than its PID, so reading it last (AppendStat)
+// proves that the process held its PID all along, at no cost beyond the
+// files themselves. Other roots compare the directory's inode instead.
 //
 // Every error is an *fs.PathError carrying the host-absolute name, and the
 // same condition gives the same errno on every kind of root:

@@ -12,52 +12,61 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ProcDir is one process's /proc/PID directory, opened once, through which
-// that process's files are read by names relative to it ("stat", "ns/net").
-// Every answer it gives describes the process it was opened for: once that
-// process is gone, every read fails with an error wrapping fs.ErrNotExist,
-// even if its PID already belongs to a new process. A reader that takes
-// several files of a process through one ProcDir therefore never mixes two
-// processes, and needs no check of its own.
+// ProcDir reads the files of one process, by names relative to its /proc/PID
+// directory ("status", "ns/net"), and tells whether they were that
+// process's or, because the process exited and its PID passed to another one
+// meanwhile, perhaps another's.
 //
-// On an operating-system Root whose /proc is a procfs mount, the directory is
-// held open (O_PATH): procfs ties it to the process itself, not to its PID,
-// and answers ESRCH for any file of it once the process has been reaped
-// (ProcDir reports that as ENOENT). Each read is then one openat relative to
-// the directory, with the same rules as Root: the final component is never
-// followed (a magic link fails with ELOOP), and no symlink is followed on the
-// way. On every other Root (in memory, a snapshot on disk, a /proc that is
-// not a procfs), reads go through the Root by name, and the directory's
-// identity (device and inode, as Lstat reports them) is compared after every
-// read with the one it had when OpenProc ran; a changed or vanished directory
-// fails the read with ENOENT. Roots that report no inode numbers cannot tell
-// a reused PID there.
+// OpenProc opens the process's stat file and holds it. procfs ties an open
+// file to the process, not to its PID: once the process has been reaped,
+// every read of the held file fails (ESRCH, reported as ENOENT), even if the
+// PID was reused. AppendFile and Readlink read other files by name, which
+// reach whatever process holds the PID at that moment, so their answers are
+// provisional; AppendStat reads the held stat file, and its success proves
+// that the process was still there, so that it held its PID all along:
+// every answer the ProcDir gave before AppendStat was its own. A reader of
+// several files of a process therefore reads stat last (AppendStat), and
+// reads the process again from the start when AppendStat fails. This costs
+// nothing beyond the files themselves: one open, one or two reads and one
+// close per file, as a hand-written reader does.
 //
-// Errors are *fs.PathError with the host-absolute name ("/proc/123/stat"),
-// and errors.Is(err, fs.ErrNotExist) means the file is missing or the
-// process is gone; Gone tells the two apart. A ProcDir is safe for
-// concurrent use. Close releases its descriptor; a ProcDir that is not
-// closed keeps it until the program exits.
+// On a Root whose /proc is not a procfs (in memory, a snapshot on disk),
+// files are read by name through the Root, and AppendStat also compares the
+// /proc/PID directory's identity (device and inode, as Lstat reports them)
+// with the one it had when OpenProc ran: a directory that changed or
+// vanished fails it with ENOENT. Roots that report no inode numbers cannot
+// tell a reused PID there.
+//
+// Names follow the Root's rules: nothing is followed at the end (a magic
+// link fails with ELOOP; Readlink reads it), and no magic link on the way.
+// Errors are *fs.PathError with the host-absolute name ("/proc/123/stat");
+// errors.Is(err, fs.ErrNotExist) means the file is missing or the process is
+// gone, and Gone tells the two apart. A ProcDir is safe for concurrent use;
+// Close releases the stat file it holds.
 type ProcDir struct {
 	pid int
 	dir string // "/proc/PID"
-	// h holds the directory descriptor when be is set, and the closed state
+	// h holds the stat file's descriptor on a procfs, and the closed state
 	// in every case.
 	h dirHandle
-	// be is the trusted procfs backend the directory was opened on; nil
-	// when reads go through r by name.
-	be *osBackend
-	r  *Root
-	// id is the directory's identity when OpenProc ran, for the reads by
+	// be is the procfs backend, rel the process directory's name in it;
+	// be is nil when files are read through r by name.
+	be  *osBackend
+	rel string
+	r   *Root
+	// statRead says the held stat file has been read, so the next read
+	// starts by seeking back to its start.
+	statRead atomic.Bool
+	// id is the directory's identity when OpenProc ran, on Roots read by
 	// name; idOK is false when the Root gave no inode number.
 	id   [2]uint64
 	idOK bool
 	gone atomic.Bool
 }
 
-// OpenProc opens the /proc/PID directory of process pid. It fails with an
-// error wrapping fs.ErrNotExist when there is no such process. The ProcDir
-// must be closed.
+// OpenProc opens the /proc/PID directory of process pid and, on a procfs,
+// its stat file (see ProcDir). It fails with an error wrapping
+// fs.ErrNotExist when there is no such process. The ProcDir must be closed.
 func (r *Root) OpenProc(pid int) (*ProcDir, error) {
 	dir := "/proc/" + strconv.Itoa(pid)
 	if pid <= 0 {
@@ -67,11 +76,11 @@ func (r *Root) OpenProc(pid int) (*ProcDir, error) {
 	m := r.route(dir)
 	if b, ok := m.be.(*osBackend); ok {
 		if rel := relTo(dir, m.prefix); b.pidDir(rel) {
-			fd, err := b.openPID(rel)
+			fd, err := b.openInPID(rel, "stat", unix.O_RDONLY)
 			if err != nil {
-				return nil, pathErr("open", dir, procErrno(err))
+				return nil, pathErr("open", dir+"/stat", procErrno(err))
 			}
-			d.be, d.h.fd = b, fd
+			d.be, d.rel, d.h.fd = b, rel, fd
 			return d, nil
 		}
 	}
@@ -92,7 +101,7 @@ func (r *Root) OpenProc(pid int) (*ProcDir, error) {
 // PID returns the process ID the directory was opened for.
 func (d *ProcDir) PID() int { return d.pid }
 
-// Close releases the directory. Reads after Close fail with fs.ErrClosed.
+// Close releases the stat file. Reads after Close fail with fs.ErrClosed.
 func (d *ProcDir) Close() error {
 	if d.be != nil {
 		return d.h.close()
@@ -103,10 +112,11 @@ func (d *ProcDir) Close() error {
 	return nil
 }
 
-// AppendFile appends the content of the process's file name (relative, such
-// as "stat") to dst, as Root.AppendFile does: reading until end of file,
-// failing with ErrTooLarge past limit (DefaultReadLimit if limit <= 0) and
-// returning dst unextended on any error.
+// AppendFile appends the content of the file name (relative, such as
+// "status") of whatever process holds the PID now to dst, as Root.AppendFile
+// does: reading until end of file, failing with ErrTooLarge past limit
+// (DefaultReadLimit if limit <= 0), and returning dst unextended on any
+// error. A later successful AppendStat confirms it was this process's.
 func (d *ProcDir) AppendFile(dst []byte, name string, limit int) ([]byte, error) {
 	if limit <= 0 {
 		limit = DefaultReadLimit
@@ -114,24 +124,15 @@ func (d *ProcDir) AppendFile(dst []byte, name string, limit int) ([]byte, error)
 	if !validProcName(name) {
 		return dst, &fs.PathError{Op: "read", Path: d.name(name), Err: fs.ErrInvalid}
 	}
-	pfd, err := d.h.acquire()
-	if err != nil {
+	if _, err := d.h.acquire(); err != nil {
 		return dst, &fs.PathError{Op: "read", Path: d.name(name), Err: err}
 	}
 	defer d.h.release()
-	if d.be == nil {
+	if d.be == nil || !leafInPID(name) {
 		out, err := d.r.AppendFile(dst, d.name(name), limit)
-		if err := d.verify("read", name, err); err != nil {
-			return dst, err
-		}
-		return out, nil
+		return out, procErrno(err)
 	}
-	fd, err := d.be.openInPID(pfd, name, unix.O_RDONLY)
-	if err != nil {
-		return dst, d.err("read", name, err)
-	}
-	out, tooLarge, err := sysfile.ReadAll(fd, dst, limit)
-	sysfile.Close(fd)
+	out, tooLarge, err := d.be.appendInPID(dst, d.rel, name, limit)
 	switch {
 	case err != nil:
 		return dst, d.err("read", name, err)
@@ -141,42 +142,79 @@ func (d *ProcDir) AppendFile(dst []byte, name string, limit int) ([]byte, error)
 	return out, nil
 }
 
-// Readlink returns the raw text of the process's symlink name ("exe",
-// "ns/net"), as Root.Readlink does: nothing is followed, and a name that is
-// not a symlink fails with EINVAL.
+// Readlink returns the raw text of the symlink name ("exe", "ns/net") of
+// whatever process holds the PID now, as Root.Readlink does: nothing is
+// followed, and a name that is not a symlink fails with EINVAL. A later
+// successful AppendStat confirms it was this process's.
 func (d *ProcDir) Readlink(name string) (string, error) {
 	if !validProcName(name) {
 		return "", &fs.PathError{Op: "readlink", Path: d.name(name), Err: fs.ErrInvalid}
 	}
-	pfd, err := d.h.acquire()
-	if err != nil {
+	if _, err := d.h.acquire(); err != nil {
 		return "", &fs.PathError{Op: "readlink", Path: d.name(name), Err: err}
 	}
 	defer d.h.release()
-	if d.be == nil {
+	if d.be == nil || !leafInPID(name) {
 		s, err := d.r.Readlink(d.name(name))
-		if err := d.verify("readlink", name, err); err != nil {
-			return "", err
-		}
-		return s, nil
+		return s, procErrno(err)
 	}
-	s, err := d.be.readlinkInPID(pfd, name)
+	s, err := d.be.readlinkInPID(d.rel, name)
 	if err != nil {
 		return "", d.err("readlink", name, err)
 	}
 	return s, nil
 }
 
-// Gone reports whether the process the directory was opened for is gone:
-// reaped (a zombie is still there), or, on Roots read by name, its
-// directory removed or now another process's. After a read failed with
+// AppendStat appends the content of the process's /proc/PID/stat to dst,
+// as AppendFile does, reading it through the file OpenProc opened. It fails
+// with an error wrapping fs.ErrNotExist once the process is gone (Gone then
+// reports true), even if its PID belongs to another process by now. When it
+// succeeds, every answer the ProcDir gave before was this process's. It can
+// be called more than once.
+func (d *ProcDir) AppendStat(dst []byte, limit int) ([]byte, error) {
+	if limit <= 0 {
+		limit = DefaultReadLimit
+	}
+	fd, err := d.h.acquire()
+	if err != nil {
+		return dst, &fs.PathError{Op: "read", Path: d.name("stat"), Err: err}
+	}
+	defer d.h.release()
+	if d.be == nil {
+		out, err := d.r.AppendFile(dst, d.name("stat"), limit)
+		if !errors.Is(err, fs.ErrClosed) && d.changed() {
+			return dst, &fs.PathError{Op: "read", Path: d.name("stat"), Err: syscall.ENOENT}
+		}
+		return out, err
+	}
+	if d.statRead.Swap(true) {
+		if _, err := unix.Seek(fd, 0, 0); err != nil {
+			return dst, d.err("read", "stat", err)
+		}
+	}
+	out, tooLarge, err := sysfile.ReadAll(fd, dst, limit)
+	switch {
+	case err != nil:
+		if err == unix.ESRCH {
+			d.gone.Store(true)
+		}
+		return dst, d.err("read", "stat", err)
+	case tooLarge:
+		return dst, &fs.PathError{Op: "read", Path: d.name("stat"), Err: ErrTooLarge}
+	}
+	return out, nil
+}
+
+// Gone reports whether the process the ProcDir was opened for is gone:
+// reaped (a zombie is still there), or, on Roots read by name, its directory
+// removed or now another process's. After a read failed with
 // fs.ErrNotExist, it tells a process that exited from a file it does not
 // have.
 func (d *ProcDir) Gone() bool {
 	if d.gone.Load() {
 		return true
 	}
-	pfd, err := d.h.acquire()
+	fd, err := d.h.acquire()
 	if err != nil {
 		return false
 	}
@@ -184,11 +222,16 @@ func (d *ProcDir) Gone() bool {
 	if d.be == nil {
 		return d.changed()
 	}
-	// Every process directory has a stat file; procfs refuses the lookup
-	// once the process is reaped.
-	var st unix.Stat_t
-	err = sysfile.Lstatat(pfd, "stat", &st)
-	if err == unix.ENOENT || err == unix.ESRCH {
+	// A read of the held stat file fails once the process is reaped.
+	// pread leaves the file's offset alone.
+	var b [1]byte
+	for {
+		_, err = unix.Pread(fd, b[:], 0)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err == unix.ESRCH || err == unix.ENOENT {
 		d.gone.Store(true)
 	}
 	return d.gone.Load()
@@ -197,28 +240,21 @@ func (d *ProcDir) Gone() bool {
 // name is the host-absolute name of the process's file rel.
 func (d *ProcDir) name(rel string) string { return d.dir + "/" + rel }
 
-// err wraps an error of the kernel path: ESRCH, which procfs gives for the
-// files of a reaped process, is ENOENT here, as on every other Root.
+// err wraps an error of the procfs path in the host name. ESRCH, which
+// procfs gives for the files of a reaped process, is ENOENT here, as on
+// every other Root.
 func (d *ProcDir) err(op, rel string, err error) error {
 	return pathErr(op, d.name(rel), procErrno(err))
 }
 
+// procErrno maps ESRCH to ENOENT, in a *fs.PathError too.
 func procErrno(err error) error {
 	if err == unix.ESRCH {
 		return syscall.ENOENT
 	}
-	return err
-}
-
-// verify checks, after a read by name, that the directory is still the
-// process's: if it is gone or changed hands, the read may have met another
-// process's file and fails with ENOENT instead.
-func (d *ProcDir) verify(op, rel string, err error) error {
-	if errors.Is(err, fs.ErrClosed) {
-		return err
-	}
-	if d.changed() {
-		return &fs.PathError{Op: op, Path: d.name(rel), Err: syscall.ENOENT}
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Err == unix.ESRCH {
+		return &fs.PathError{Op: pe.Op, Path: pe.Path, Err: syscall.ENOENT}
 	}
 	return err
 }
@@ -262,7 +298,8 @@ func validProcName(name string) bool {
 // leafInPID reports whether the clean relative name is an entry of the
 // process directory itself or of its ns directory: every component before
 // the last is then a directory procfs makes, and one openat or readlinkat
-// with the final component not followed resolves it as openat2 would.
+// with the final component not followed resolves it as the Root would.
+// Other names go through the Root.
 func leafInPID(name string) bool {
 	dir, leaf, ok := strings.Cut(name, "/")
 	if !ok {
@@ -271,41 +308,38 @@ func leafInPID(name string) bool {
 	return dir == "ns" && strings.IndexByte(leaf, '/') < 0
 }
 
-// openPID opens the process directory rel ("1234") of a trusted procfs.
-func (b *osBackend) openPID(rel string) (int, error) {
+// openInPID opens name (see leafInPID) in the process directory rel
+// ("1234") of a trusted procfs, not following a final symlink.
+func (b *osBackend) openInPID(rel, name string, flags int) (int, error) {
 	dirfd, err := b.dir.acquire()
 	if err != nil {
 		return -1, err
 	}
 	defer b.dir.release()
-	return sysfile.Openat(dirfd, rel, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW)
+	return sysfile.OpenatIn(dirfd, rel, name, flags|unix.O_NOFOLLOW)
 }
 
-// openInPID opens name relative to the process directory pfd, following no
-// symlink at all: procfs holds none there but magic links, which a Root
-// never follows.
-func (b *osBackend) openInPID(pfd int, name string, flags int) (int, error) {
-	flags |= unix.O_NOFOLLOW
-	switch {
-	case leafInPID(name):
-		return sysfile.Openat(pfd, name, flags)
-	case b.openat2:
-		return sysfile.Openat2(pfd, name, flags, sysfile.ResolveBeneath|sysfile.ResolveNoSymlinks)
+// appendInPID reads name (see leafInPID) in the process directory rel.
+func (b *osBackend) appendInPID(dst []byte, rel, name string, limit int) ([]byte, bool, error) {
+	fd, err := b.openInPID(rel, name, unix.O_RDONLY)
+	if err != nil {
+		return dst, false, err
 	}
-	return sysfile.Walk(pfd, name, flags)
+	defer sysfile.Close(fd)
+	out, tooLarge, err := sysfile.ReadAll(fd, dst, limit)
+	if err != nil {
+		return dst, false, err
+	}
+	return out, tooLarge, nil
 }
 
-// readlinkInPID reads the link name relative to the process directory pfd,
-// following nothing on the way.
-func (b *osBackend) readlinkInPID(pfd int, name string) (string, error) {
-	if leafInPID(name) {
-		return sysfile.ReadlinkAt(pfd, name)
-	}
-	i := strings.LastIndexByte(name, '/')
-	dfd, err := b.openInPID(pfd, name[:i], unix.O_PATH|unix.O_DIRECTORY)
+// readlinkInPID reads the link name (see leafInPID) in the process
+// directory rel.
+func (b *osBackend) readlinkInPID(rel, name string) (string, error) {
+	dirfd, err := b.dir.acquire()
 	if err != nil {
 		return "", err
 	}
-	defer sysfile.Close(dfd)
-	return sysfile.ReadlinkAt(dfd, name[i+1:])
+	defer b.dir.release()
+	return sysfile.ReadlinkAtIn(dirfd, rel, name)
 }

@@ -87,6 +87,19 @@ func TestProcDirConformance(t *testing.T) {
 		}
 	}
 	for label, r := range roots {
+		d, err := r.OpenProc(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if b, err := d.AppendStat(nil, 0); err != nil || string(b) != "1 (init) S 0 1 1 0 -1 4194560\n" || d.Gone() {
+				t.Errorf("%s: AppendStat = %q, %v; Gone %v", label, b, err, d.Gone())
+			}
+		}
+		d.Close()
+		if _, err := d.AppendStat(nil, 0); !errors.Is(err, fs.ErrClosed) {
+			t.Errorf("%s: AppendStat after Close = %v, want ErrClosed", label, err)
+		}
 		if _, err := r.OpenProc(2); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s: OpenProc(2) = %v, want ErrNotExist", label, err)
 		}
@@ -109,7 +122,7 @@ func validName(name string) bool {
 }
 
 // TestProcDirLive: on the machine's procfs, a ProcDir of a live process
-// answers as the Root does; once the process is reaped every read fails
+// answers as the Root does; once the process is reaped AppendStat fails
 // with ENOENT and Gone says so, while a zombie is not gone.
 func TestProcDirLive(t *testing.T) {
 	r, err := hostroot.Native()
@@ -168,7 +181,7 @@ func TestProcDirLive(t *testing.T) {
 	cmd.Process.Kill()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		b, err := d.AppendFile(nil, "stat", 0)
+		b, err := d.AppendStat(nil, 0)
 		if err != nil {
 			t.Fatalf("stat of the dying process: %v", err)
 		}
@@ -186,6 +199,10 @@ func TestProcDirLive(t *testing.T) {
 
 	cmd.Wait()
 	reaped = true
+	if _, err := d.AppendStat(nil, 0); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), dir+"stat") {
+		t.Errorf("AppendStat of a reaped process = %v, want ENOENT naming %s", err, dir+"stat")
+	}
+	// By name, the files are gone too, unless the PID was reused already.
 	for _, name := range []string{"stat", "status", "cmdline", "ns/net"} {
 		if _, err := d.AppendFile(nil, name, 0); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), dir+name) {
 			t.Errorf("read %s of a reaped process = %v, want ENOENT naming %s", name, err, dir+name)
@@ -233,6 +250,14 @@ func TestProcDirAllocations(t *testing.T) {
 		t.Errorf("AppendFile: %v allocations, want 0", n)
 	}
 	if n := testing.AllocsPerRun(50, func() {
+		buf, err = d.AppendStat(buf[:0], 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("AppendStat: %v allocations, want 0", n)
+	}
+	if n := testing.AllocsPerRun(50, func() {
 		if _, err := d.Readlink("exe"); err != nil {
 			t.Fatal(err)
 		}
@@ -241,18 +266,19 @@ func TestProcDirAllocations(t *testing.T) {
 	}
 }
 
-// TestProcDirReusedInMemory: on a Root read by name, a PID whose directory
-// is replaced (another process, a new inode) reads as gone, never as the
-// new process's files.
+// TestProcDirReusedInMemory: on a Root read by name, a file read after the
+// PID's directory was replaced (another process, a new inode) is the new
+// process's; AppendStat and Gone then say the ProcDir's process is gone, so
+// the reader discards what it read. A new ProcDir reads the new process.
 func TestProcDirReusedInMemory(t *testing.T) {
-	h := hostroottest.New().File("/proc/300/stat", "300 (first) S").Symlink("/proc/300/exe", "/bin/first")
+	h := hostroottest.New().File("/proc/300/stat", "300 (first) S").File("/proc/300/status", "Name:\tfirst\n")
 	r := hostroottest.MustRoot(t, h)
 	d, err := r.OpenProc(300)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	if b, err := d.AppendFile(nil, "stat", 0); err != nil || string(b) != "300 (first) S" || d.Gone() {
+	if b, err := d.AppendStat(nil, 0); err != nil || string(b) != "300 (first) S" || d.Gone() {
 		t.Fatalf("stat = %q, %v; Gone %v", b, err, d.Gone())
 	}
 	if _, err := d.AppendFile(nil, "missing", 0); !errors.Is(err, fs.ErrNotExist) || d.Gone() {
@@ -261,12 +287,12 @@ func TestProcDirReusedInMemory(t *testing.T) {
 	if err := h.RemoveAll("/proc/300"); err != nil {
 		t.Fatal(err)
 	}
-	h.File("/proc/300/stat", "300 (second) S").Symlink("/proc/300/exe", "/bin/second")
-	if b, err := d.AppendFile(nil, "stat", 0); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("stat after reuse = %q, %v; want ENOENT", b, err)
+	h.File("/proc/300/stat", "300 (second) S").File("/proc/300/status", "Name:\tsecond\n")
+	if b, err := d.AppendFile(nil, "status", 0); err != nil || string(b) != "Name:\tsecond\n" {
+		t.Fatalf("status by name = %q, %v; want the second process's", b, err)
 	}
-	if s, err := d.Readlink("exe"); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("exe after reuse = %q, %v; want ENOENT", s, err)
+	if b, err := d.AppendStat(nil, 0); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("stat after reuse = %q, %v; want ENOENT", b, err)
 	}
 	if !d.Gone() {
 		t.Error("Gone() after reuse = false")
@@ -276,7 +302,7 @@ func TestProcDirReusedInMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d2.Close()
-	if b, err := d2.AppendFile(nil, "stat", 0); err != nil || string(b) != "300 (second) S" {
+	if b, err := d2.AppendStat(nil, 0); err != nil || string(b) != "300 (second) S" {
 		t.Errorf("a new ProcDir reads %q, %v; want the second process", b, err)
 	}
 }

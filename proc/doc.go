@@ -40,13 +40,16 @@
 //
 // A process's files are read one after the other, and a PID can pass to a
 // new process in between. Each process is therefore opened once
-// (Root.OpenProc) and its files read relative to that hostroot.ProcDir: on a
-// procfs the open directory belongs to the process, not the PID, and every
-// read through it fails once the process is gone, even if the PID is reused;
-// other Roots compare the directory's inode after every read. When the
-// process goes away mid-read, the PID is read again from the start, so a
-// Process never combines the files of two processes. This costs one open
-// and one close of the directory per process.
+// (Root.OpenProc), its files are read through that hostroot.ProcDir, and
+// its stat is read last, through the stat file OpenProc opened: on a procfs
+// an open file belongs to the process, not the PID, and fails once the
+// process is gone, so a stat that reads proves every file before it was the
+// same process's (other Roots compare the /proc/PID directory's inode). When
+// the process went away mid-read, the PID is read again from the start, so
+// a Process never combines the files of two processes. On a procfs this
+// costs nothing beyond the files (the stat file is held open from the start
+// instead of opened at the end); a scan without FieldStat confirms with a
+// one-byte read of it instead.
 //
 // # Cost and concurrency
 //
@@ -56,7 +59,9 @@
 // costliest file (about 1.5 times stat); request FieldStatus only for the
 // fields it carries. FieldNamespaces costs one link read per namespace
 // type. Kernel threads' exe links and zombies' links are not read at all
-// when stat (or status) says what the process is.
+// when status says what the process is; otherwise a missing link is
+// judged by the stat read last (an exiting process's links are absent, not
+// Missing).
 //
 // Scan, List, Read and NewTree are safe for concurrent use; each call has
 // its own state and nothing is cached between calls, so a long-running agent

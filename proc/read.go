@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"syscall"
 	"time"
 
 	"github.com/hostscope/hostscope/cgroup"
@@ -17,19 +16,29 @@ type procReader struct {
 	s *scanner
 	p *Process
 	n procNames
-	// d is the process's directory: every file is read through it, so all
-	// of them are the same process's (see hostroot.ProcDir).
+	// d is the process's directory. Files are read through it by name and
+	// confirmed by reading stat last (see hostroot.ProcDir).
 	d *hostroot.ProcDir
-	// exists caches whether the process being read is still there: 0 not
-	// checked yet, 1 yes, -1 gone. It is only checked when a file is found
-	// missing.
-	exists int8
-	// exiting caches whether the process has begun to exit (or is a
-	// zombie), as a second read of stat shows: 0 not checked, 1 yes, -1 no.
-	exiting int8
-	// stateKnown says State and KernelThread were read, so links that a
-	// kernel thread or zombie cannot have are not asked for.
-	stateKnown bool
+	// missing holds the files and links found missing (ENOENT) before the
+	// process was confirmed: whether each is absent (the process was
+	// exiting, or is a kernel thread's exe) or Missing is only known then.
+	missing [kindCount]struct {
+		f   Field
+		err error
+	}
+	nMissing int
+	// fromStatus is what status said the process is, for skipping links a
+	// zombie or kernel thread cannot have, and for the fields stat gives
+	// when stat is not read; haveStatus says it is set. Its name is a copy
+	// in nameBuf (the scan's buffer is reused by the next file).
+	fromStatus status
+	haveStatus bool
+	nameBuf    [64]byte
+	// rssFromStatus says RSS is status's VmRSS, which is exact; stat's
+	// page count only fills it when status was not read.
+	rssFromStatus bool
+	// exiting says stat found the process exiting or a zombie.
+	exiting bool
 }
 
 // errReused reports that the process opened as PID went away while its
@@ -43,9 +52,10 @@ const maxReads = 3
 // read reads the scan's fields of process pid. It returns errVanished when
 // the process exited, and a non-nil error only for failures that concern the
 // whole scan (a closed Root). The files are read through one
-// hostroot.ProcDir, so they all describe the process it opened; when that
-// process goes away meanwhile, the read starts over on whatever holds the
-// PID now (nothing, usually), so a Process never mixes two processes.
+// hostroot.ProcDir and confirmed by its stat, read last: when the process
+// went away meanwhile, what was read may be another process's, and the read
+// starts over on whatever holds the PID now (nothing, usually), so a Process
+// never mixes two processes.
 func (s *scanner) read(pid int) (*Process, error) {
 	for range maxReads {
 		p, err := s.readOnce(pid)
@@ -81,7 +91,6 @@ func (s *scanner) readOnce(pid int) (*Process, error) {
 		f    Field
 		read func(*procReader) error
 	}{
-		{FieldStat, (*procReader).stat},
 		{FieldStatus, (*procReader).status},
 		{FieldCmdline, (*procReader).cmdline},
 		{FieldExe, (*procReader).exe},
@@ -93,92 +102,97 @@ func (s *scanner) readOnce(pid int) (*Process, error) {
 			continue
 		}
 		if err := step.read(&pr); err != nil {
-			if errors.Is(err, errVanished) {
-				// The process opened is gone; a new one may hold its PID.
-				return nil, errReused
-			}
 			return nil, err
 		}
 	}
+	if err := pr.confirm(); err != nil {
+		return nil, err
+	}
+	pr.settle()
 	return pr.p, nil
 }
 
-// gone reports whether the process being read has disappeared (it was
-// reaped, or, on Roots that read by name, its directory went away or passed
-// to another process).
-func (pr *procReader) gone() bool {
-	if pr.exists == 0 {
-		pr.exists = 1
+// confirm reads stat last, through the file OpenProc holds: if it reads,
+// the process was there all along and every file read before is its own.
+// It returns errReused when the process is gone. A scan without FieldStat
+// asks Gone instead, which confirms the same way without reading stat
+// through the Root.
+func (pr *procReader) confirm() error {
+	if pr.s.fields&FieldStat == 0 {
 		if pr.d.Gone() {
-			pr.exists = -1
+			return errReused
+		}
+		return nil
+	}
+	data, err := pr.d.AppendStat((*pr.s.buf)[:0], 0)
+	*pr.s.buf = data[:0]
+	switch {
+	case errors.Is(err, fs.ErrClosed):
+		return err
+	case errors.Is(err, fs.ErrNotExist) && pr.d.Gone():
+		return errReused
+	case err != nil:
+		// A snapshot without stat: the directory is there, so the files
+		// read are the process's.
+		pr.miss(FieldStat, err)
+		return nil
+	}
+	name := pr.n.name(kStat)
+	st, err := parseStat(data, name)
+	if err != nil {
+		// procfs writes -1 for the process group and session of a task
+		// it caught being reaped: such a process is gone, not malformed.
+		if pr.d.Gone() {
+			return errReused
+		}
+		pr.miss(FieldStat, err)
+		return nil
+	}
+	pr.exiting = st.state == 'Z' || st.state == 'X' || st.flags&pfExiting != 0
+	pr.applyStat(&st, name)
+	return nil
+}
+
+// settle fills what status gives when stat was not read, and decides each
+// missing file: absent if the process was exiting (procfs keeps the
+// directory of an exiting process but drops its links) or it is a kernel
+// thread's exe; Missing otherwise.
+func (pr *procReader) settle() {
+	p := pr.p
+	if st := &pr.fromStatus; pr.haveStatus && (pr.s.fields&FieldStat == 0 || p.Missing[FieldStat] != nil) {
+		p.PPID = st.ppid
+		p.Comm = pr.s.intern(unescapeName(st.name))
+		p.State = stateString(st.state)
+		p.Threads = st.threads
+		p.VSize = st.vmSize
+		p.KernelThread = st.kthread
+		if !pr.exiting {
+			pr.exiting = st.state == 'Z' || st.state == 'X'
 		}
 	}
-	return pr.exists < 0
+	for _, m := range pr.missing[:pr.nMissing] {
+		if pr.exiting || (m.f == FieldExe && p.KernelThread) {
+			continue
+		}
+		pr.miss(m.f, m.err)
+	}
 }
 
 // pfExiting is the PF_EXITING bit of the flags field of stat: set when a
 // process starts to exit, before it becomes a zombie.
 const pfExiting = 0x00000004
 
-// exited reports whether the process has begun to exit or is a zombie, by
-// reading its stat again. procfs keeps the directory of such a process but
-// answers ENOENT for its exe, cwd and ns links, so a field that fails that
-// way is absent, like a zombie's, not missing. It is only asked after such a
-// failure, and only in scans that read stat anyway: without it a scan
-// cannot tell an exiting process from a kernel thread either.
-func (pr *procReader) exited() bool {
-	if pr.s.fields&FieldStat == 0 {
-		return false
-	}
-	if pr.exiting == 0 {
-		pr.exiting = -1
-		b, err := pr.d.AppendFile((*pr.s.buf)[:0], "stat", 0)
-		*pr.s.buf = b[:0]
-		switch {
-		case err == nil:
-			if st, err := parseStat(b, pr.n.name(kStat)); err == nil && (st.state == 'Z' || st.state == 'X' || st.flags&pfExiting != 0) {
-				pr.exiting = 1
-			}
-		case errors.Is(err, fs.ErrNotExist) && pr.d.Gone():
-			// Reaped since gone was asked: the caller must skip the
-			// process (see vanishedSince).
-			pr.exists = -1
-		}
-	}
-	return pr.exiting > 0
-}
-
-// vanishedSince reports whether exited found the process gone after gone
-// had said it was there.
-func (pr *procReader) vanishedSince() bool { return pr.exists < 0 }
-
-// fail handles an error opening or reading a file of field f: errVanished
-// if the process is gone, the error itself if it dooms the whole scan, and
-// otherwise nil, having recorded it in Missing.
+// fail handles an error reading a file of field f: the error itself if it
+// dooms the whole scan, and otherwise nil, having recorded it in Missing or,
+// for a missing file, for confirm and settle to decide.
 func (pr *procReader) fail(f Field, err error) error {
 	if errors.Is(err, fs.ErrClosed) {
 		return err
 	}
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
-		if pr.gone() {
-			return errVanished
-		}
-		if pr.exited() {
-			return nil
-		}
-		if pr.vanishedSince() {
-			return errVanished
-		}
-	}
-	pr.miss(f, err)
-	return nil
-}
-
-// malformed records a parse error of field f, unless the file was empty
-// because the process exited while it was read.
-func (pr *procReader) malformed(f Field, data []byte, err error) error {
-	if len(data) == 0 && pr.gone() {
-		return errVanished
+	if errors.Is(err, fs.ErrNotExist) {
+		pr.missing[pr.nMissing].f, pr.missing[pr.nMissing].err = f, err
+		pr.nMissing++
+		return nil
 	}
 	pr.miss(f, err)
 	return nil
@@ -199,29 +213,21 @@ func (pr *procReader) readFile(k int) ([]byte, error) {
 	return b, err
 }
 
-// zombie reports whether the process is known to be a zombie (or dead):
+// zombie reports whether status said the process is a zombie (or dead):
 // its executable, working directory and namespaces are gone.
 func (pr *procReader) zombie() bool {
-	return pr.stateKnown && (pr.p.State == "Z" || pr.p.State == "X") || pr.exiting > 0
+	return pr.haveStatus && (pr.fromStatus.state == 'Z' || pr.fromStatus.state == 'X')
 }
 
-func (pr *procReader) stat() error {
-	data, err := pr.readFile(kStat)
-	if err != nil {
-		return pr.fail(FieldStat, err)
-	}
-	name := pr.n.name(kStat)
-	st, err := parseStat(data, name)
-	if err != nil {
-		return pr.malformed(FieldStat, data, err)
-	}
+// applyStat fills the fields stat gives.
+func (pr *procReader) applyStat(st *stat, name string) {
 	s, p := pr.s, pr.p
 	utime, ok1 := ticks(st.utime, s.hz)
 	stime, ok2 := ticks(st.stime, s.hz)
 	start, ok3 := ticks(st.starttime, s.hz)
 	if !ok1 || !ok2 || !ok3 || st.rss > math.MaxUint64/s.pageSize {
 		pr.miss(FieldStat, fmt.Errorf("%w: %s line 1: a time or size is out of range", hostroot.ErrMalformed, name))
-		return nil
+		return
 	}
 	p.PPID, p.PGID, p.SID = st.ppid, st.pgid, st.sid
 	p.TTY = ttyFromNr(st.ttyNr)
@@ -232,15 +238,15 @@ func (pr *procReader) stat() error {
 	p.Priority, p.Nice = st.priority, st.nice
 	p.Threads = st.threads
 	p.VSize = st.vsize
-	p.RSS = st.rss * s.pageSize
+	if !pr.rssFromStatus {
+		p.RSS = st.rss * s.pageSize
+	}
 	p.StartTicks = st.starttime
 	if s.bootErr != nil {
 		pr.miss(FieldStartTime, s.bootErr)
 	} else {
 		p.StartTime = s.boot.Add(start)
 	}
-	pr.stateKnown = true
-	return nil
 }
 
 func (pr *procReader) status() error {
@@ -250,22 +256,18 @@ func (pr *procReader) status() error {
 	}
 	st, err := parseStatus(data, pr.n.name(kStatus))
 	if err != nil {
-		return pr.malformed(FieldStatus, data, err)
+		pr.miss(FieldStatus, err)
+		return nil
 	}
 	p := pr.p
 	p.UIDs, p.GIDs, p.Groups = st.uids, st.gids, st.groups
 	p.CapInh, p.CapPrm, p.CapEff, p.CapBnd, p.CapAmb = st.capInh, st.capPrm, st.capEff, st.capBnd, st.capAmb
 	p.NoNewPrivs, p.Seccomp = st.noNewPrivs, st.seccomp
 	p.NSpid = st.nspid
-	p.RSS = st.vmRSS
-	if pr.s.fields&FieldStat == 0 || pr.p.Missing[FieldStat] != nil {
-		p.PPID = st.ppid
-		p.Comm = pr.s.intern(unescapeName(st.name))
-		p.State = stateString(st.state)
-		p.Threads = st.threads
-		p.VSize = st.vmSize
-		p.KernelThread = st.kthread
-		pr.stateKnown = st.state != 0
+	p.RSS, pr.rssFromStatus = st.vmRSS, true
+	if st.state != 0 {
+		st.name = append(pr.nameBuf[:0], st.name...)
+		pr.fromStatus, pr.haveStatus = st, true
 	}
 	return nil
 }
@@ -280,7 +282,7 @@ func (pr *procReader) cmdline() error {
 }
 
 func (pr *procReader) exe() error {
-	if (pr.stateKnown && pr.p.KernelThread) || pr.zombie() {
+	if (pr.haveStatus && pr.fromStatus.kthread) || pr.zombie() {
 		return nil
 	}
 	link, err := pr.d.Readlink(kindFile[kExe])
@@ -305,8 +307,8 @@ func (pr *procReader) cwd() error {
 
 // namespaces reads the ns links. A link missing while others are there is a
 // namespace type the kernel lacks, and stays zero; all of them missing is a
-// Missing entry. The first other error stops the loop: the links share one
-// permission check.
+// Missing entry (or absent, for an exiting process). The first other error
+// stops the loop: the links share one permission check.
 func (pr *procReader) namespaces() error {
 	if pr.zombie() {
 		return nil
@@ -316,10 +318,7 @@ func (pr *procReader) namespaces() error {
 	for i, l := range nsLinks {
 		link, err := pr.d.Readlink(kindFile[kNS+i])
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
-				if pr.gone() {
-					return errVanished
-				}
+			if errors.Is(err, fs.ErrNotExist) {
 				if notExist == nil {
 					notExist = err
 				}
@@ -335,11 +334,8 @@ func (pr *procReader) namespaces() error {
 		*pr.p.Namespaces.slot(i) = ino
 		found = true
 	}
-	if !found && notExist != nil && !pr.exited() {
-		if pr.vanishedSince() {
-			return errVanished
-		}
-		pr.miss(FieldNamespaces, notExist)
+	if !found && notExist != nil {
+		return pr.fail(FieldNamespaces, notExist)
 	}
 	return nil
 }
@@ -354,7 +350,7 @@ func (pr *procReader) cgroups() error {
 	entries, err := cgroup.ParseEntries(data, pr.n.name(kCgroup))
 	pr.p.Cgroups = entries
 	if err != nil {
-		return pr.malformed(FieldCgroups, data, err)
+		pr.miss(FieldCgroups, err)
 	}
 	return nil
 }

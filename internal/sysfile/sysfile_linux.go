@@ -62,6 +62,19 @@ func (b *nameBuf) ptr(name string) *byte {
 	return &b[0]
 }
 
+// ptrIn copies dir, "/" and name into b with a NUL, as ptr does for one
+// name: the name dir/name costs no allocation.
+func (b *nameBuf) ptrIn(dir, name string) *byte {
+	if len(dir)+1+len(name) >= len(b) || strings.IndexByte(dir, 0) >= 0 || strings.IndexByte(name, 0) >= 0 {
+		return nil
+	}
+	n := copy(b[:], dir)
+	b[n] = '/'
+	n += 1 + copy(b[n+1:], name)
+	b[n] = 0
+	return &b[0]
+}
+
 // errnoErr returns e as an error, nil for 0.
 func errnoErr(e syscall.Errno) error {
 	if e == 0 {
@@ -155,7 +168,22 @@ func isPlainNonDir(dirfd int, name string) bool {
 // than 256 bytes costs no allocation.
 func Openat(dirfd int, name string, flags int) (int, error) {
 	var nb nameBuf
-	p := nb.ptr(name)
+	return openat(dirfd, nb.ptr(name), name, flags)
+}
+
+// OpenatIn is Openat of dir/name, without building that string.
+func OpenatIn(dirfd int, dir, name string, flags int) (int, error) {
+	var nb nameBuf
+	p := nb.ptrIn(dir, name)
+	if p == nil {
+		return Openat(dirfd, dir+"/"+name, flags)
+	}
+	return openat(dirfd, p, "", flags)
+}
+
+// openat opens p, a NUL-terminated copy of name, or name itself when p is
+// nil.
+func openat(dirfd int, p *byte, name string, flags int) (int, error) {
 	for {
 		var fd int
 		var err error
@@ -303,7 +331,22 @@ func Readlink(fd int) (string, error) {
 // text too.
 func ReadlinkAt(dirfd int, name string) (string, error) {
 	var nb nameBuf
-	p := nb.ptr(name)
+	return readlinkat(dirfd, nb.ptr(name), name)
+}
+
+// ReadlinkAtIn is ReadlinkAt of dir/name, without building that string.
+func ReadlinkAtIn(dirfd int, dir, name string) (string, error) {
+	var nb nameBuf
+	p := nb.ptrIn(dir, name)
+	if p == nil {
+		return ReadlinkAt(dirfd, dir+"/"+name)
+	}
+	return readlinkat(dirfd, p, "")
+}
+
+// readlinkat reads the link p, a NUL-terminated copy of name, or name
+// itself when p is nil.
+func readlinkat(dirfd int, p *byte, name string) (string, error) {
 	var stack [256]byte
 	buf := stack[:]
 	for {

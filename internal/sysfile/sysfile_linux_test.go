@@ -110,3 +110,55 @@ func TestNoAllocs(t *testing.T) {
 		t.Errorf("ReadlinkAt: %v allocations, want 1 (the text)", n)
 	}
 }
+
+// TestIn: OpenatIn and ReadlinkAtIn open dir/name, from the stack when it
+// fits and through a built string when it does not.
+func TestIn(t *testing.T) {
+	base := t.TempDir()
+	long := strings.Repeat("d", 250)
+	for _, d := range []string{"123", long} {
+		if err := os.MkdirAll(filepath.Join(base, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(base, d, "stat"), []byte(d), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink("/usr/bin/"+d[:3], filepath.Join(base, d, "exe")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dirfd, err := unix.Open(base, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(dirfd)
+	for _, d := range []string{"123", long} {
+		fd, err := OpenatIn(dirfd, d, "stat", unix.O_RDONLY)
+		if err != nil {
+			t.Fatalf("OpenatIn(%.10s, stat): %v", d, err)
+		}
+		b, _, err := ReadAll(fd, nil, 1<<20)
+		Close(fd)
+		if err != nil || string(b) != d {
+			t.Errorf("OpenatIn(%.10s, stat) read %.10q, %v", d, b, err)
+		}
+		if s, err := ReadlinkAtIn(dirfd, d, "exe"); err != nil || s != "/usr/bin/"+d[:3] {
+			t.Errorf("ReadlinkAtIn(%.10s, exe) = %q, %v", d, s, err)
+		}
+		if _, err := OpenatIn(dirfd, d, "missing", unix.O_RDONLY); err != unix.ENOENT {
+			t.Errorf("OpenatIn(%.10s, missing) = %v, want ENOENT", d, err)
+		}
+	}
+	if _, err := OpenatIn(dirfd, "1\x0023", "stat", unix.O_RDONLY); err != unix.EINVAL {
+		t.Errorf("OpenatIn with a NUL = %v, want EINVAL", err)
+	}
+	if n := testing.AllocsPerRun(50, func() {
+		fd, err := OpenatIn(dirfd, "123", "stat", unix.O_RDONLY)
+		if err != nil {
+			t.Fatal(err)
+		}
+		Close(fd)
+	}); n != 0 {
+		t.Errorf("OpenatIn: %v allocations, want 0", n)
+	}
+}
