@@ -96,7 +96,8 @@ func BenchmarkMemory(b *testing.B) {
 // measure times scan b.N times and reports, besides the usual per-scan
 // numbers, per process: the elapsed time (ns/proc), the CPU time of the
 // whole test process, every thread and the garbage collector included
-// (cpu-ns/proc), allocations and bytes; and the number of processes per
+// (cpu-ns/proc), split into user and system time (user-ns/proc,
+// sys-ns/proc), allocations and bytes; and the number of processes per
 // scan. On a machine shared with other work the CPU time is the steadier of
 // the two times: waiting for a CPU counts in the elapsed time only.
 func measure(b *testing.B, scan func() (int, error)) {
@@ -111,6 +112,7 @@ func measure(b *testing.B, scan func() (int, error)) {
 	total, last := 0, 0
 	b.ResetTimer()
 	cpu0 := processCPU(b)
+	user0, sys0 := processTimes(b)
 	for i := 0; i < b.N; i++ {
 		n, err := scan()
 		if err != nil {
@@ -120,6 +122,7 @@ func measure(b *testing.B, scan func() (int, error)) {
 		last = n
 	}
 	cpu := processCPU(b) - cpu0
+	user1, sys1 := processTimes(b)
 	b.StopTimer()
 	runtime.ReadMemStats(&after)
 	if total == 0 {
@@ -127,9 +130,22 @@ func measure(b *testing.B, scan func() (int, error)) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(total), "ns/proc")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(total), "cpu-ns/proc")
+	b.ReportMetric(float64((user1-user0).Nanoseconds())/float64(total), "user-ns/proc")
+	b.ReportMetric(float64((sys1-sys0).Nanoseconds())/float64(total), "sys-ns/proc")
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(total), "allocs/proc")
 	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(total), "B/proc")
 	b.ReportMetric(float64(last), "procs")
+}
+
+// processTimes is the user and system CPU time of this process so far
+// (getrusage, microsecond resolution): where cpu-ns/proc goes, in the
+// reader's own code and the garbage collector or in the kernel.
+func processTimes(b *testing.B) (user, sys time.Duration) {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
 }
 
 // processCPU is the CPU time consumed so far by every thread of this

@@ -83,6 +83,17 @@ func main() {
 	}
 	fmt.Println()
 
+	fmt.Println("| benchmark | user-ns/proc (median) | sys-ns/proc (median) |")
+	fmt.Println("|---|---|---|")
+	for _, name := range order {
+		u, sy := s[name]["user-ns/proc"], s[name]["sys-ns/proc"]
+		if len(u) == 0 || len(sy) == 0 {
+			continue
+		}
+		fmt.Printf("| %s | %.0f | %.0f |\n", strings.TrimPrefix(name, "Benchmark"), median(u), median(sy))
+	}
+	fmt.Println()
+
 	type ratio struct {
 		what, unit, target string
 		num, den           string
