@@ -45,14 +45,17 @@ import (
 // Close releases the stat file it holds.
 type ProcDir struct {
 	pid int
-	dir string // "/proc/PID"
+	// digits is the PID in decimal, the process directory's name in the
+	// procfs backend: names are built from it only for errors.
+	digits [20]byte
+	nd     int
 	// h holds the stat file's descriptor on a procfs, and the closed state
 	// in every case.
 	h dirHandle
-	// be is the procfs backend, rel the process directory's name in it;
-	// be is nil when files are read through r by name.
+	// be is the procfs backend; nil when files are read through r by name,
+	// at dir ("/proc/PID").
 	be  *osBackend
-	rel string
+	dir string
 	r   *Root
 	// statRead says the held stat file has been read, so the next read
 	// starts by seeking back to its start.
@@ -68,27 +71,25 @@ type ProcDir struct {
 // its stat file (see ProcDir). It fails with an error wrapping
 // fs.ErrNotExist when there is no such process. The ProcDir must be closed.
 func (r *Root) OpenProc(pid int) (*ProcDir, error) {
-	dir := "/proc/" + strconv.Itoa(pid)
+	d := &ProcDir{pid: pid, r: r}
+	d.nd = len(strconv.AppendInt(d.digits[:0], int64(pid), 10))
 	if pid <= 0 {
-		return nil, &fs.PathError{Op: "open", Path: dir, Err: fs.ErrInvalid}
+		return nil, &fs.PathError{Op: "open", Path: d.dirName(), Err: fs.ErrInvalid}
 	}
-	d := &ProcDir{pid: pid, dir: dir, r: r}
-	m := r.route(dir)
-	if b, ok := m.be.(*osBackend); ok {
-		if rel := relTo(dir, m.prefix); b.pidDir(rel) {
-			fd, err := b.openInPID(rel, "stat", unix.O_RDONLY)
-			if err != nil {
-				return nil, pathErr("open", dir+"/stat", procErrno(err))
-			}
-			d.be, d.rel, d.h.fd = b, rel, fd
-			return d, nil
+	if b := r.procfs; b != nil {
+		fd, err := b.openInPID(d.digits[:d.nd], "stat", unix.O_RDONLY)
+		if err != nil {
+			return nil, pathErr("open", d.name("stat"), procErrno(err))
 		}
+		d.be, d.h.fd = b, fd
+		return d, nil
 	}
+	d.dir = d.dirName()
 	d.h.fd = -1
-	fi, err := r.Lstat(dir)
+	fi, err := r.Lstat(d.dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrClosed):
-		return nil, pathErr("open", dir, err)
+		return nil, pathErr("open", d.dir, err)
 	case err == nil:
 		if st, ok := StatOf(fi); ok && st.Ino != 0 {
 			d.id, d.idOK = [2]uint64{st.Dev, st.Ino}, true
@@ -132,7 +133,7 @@ func (d *ProcDir) AppendFile(dst []byte, name string, limit int) ([]byte, error)
 		out, err := d.r.AppendFile(dst, d.name(name), limit)
 		return out, procErrno(err)
 	}
-	out, tooLarge, err := d.be.appendInPID(dst, d.rel, name, limit)
+	out, tooLarge, err := d.be.appendInPID(dst, d.digits[:d.nd], name, limit)
 	switch {
 	case err != nil:
 		return dst, d.err("read", name, err)
@@ -158,7 +159,7 @@ func (d *ProcDir) Readlink(name string) (string, error) {
 		s, err := d.r.Readlink(d.name(name))
 		return s, procErrno(err)
 	}
-	s, err := d.be.readlinkInPID(d.rel, name)
+	s, err := d.be.readlinkInPID(d.digits[:d.nd], name)
 	if err != nil {
 		return "", d.err("readlink", name, err)
 	}
@@ -238,7 +239,12 @@ func (d *ProcDir) Gone() bool {
 }
 
 // name is the host-absolute name of the process's file rel.
-func (d *ProcDir) name(rel string) string { return d.dir + "/" + rel }
+func (d *ProcDir) name(rel string) string {
+	return "/proc/" + string(d.digits[:d.nd]) + "/" + rel
+}
+
+// dirName is the host-absolute name of the process's directory.
+func (d *ProcDir) dirName() string { return "/proc/" + string(d.digits[:d.nd]) }
 
 // err wraps an error of the procfs path in the host name. ESRCH, which
 // procfs gives for the files of a reaped process, is ENOENT here, as on
@@ -249,6 +255,9 @@ func (d *ProcDir) err(op, rel string, err error) error {
 
 // procErrno maps ESRCH to ENOENT, in a *fs.PathError too.
 func procErrno(err error) error {
+	if err == nil {
+		return nil
+	}
 	if err == unix.ESRCH {
 		return syscall.ENOENT
 	}
@@ -310,7 +319,7 @@ func leafInPID(name string) bool {
 
 // openInPID opens name (see leafInPID) in the process directory rel
 // ("1234") of a trusted procfs, not following a final symlink.
-func (b *osBackend) openInPID(rel, name string, flags int) (int, error) {
+func (b *osBackend) openInPID(rel []byte, name string, flags int) (int, error) {
 	dirfd, err := b.dir.acquire()
 	if err != nil {
 		return -1, err
@@ -320,7 +329,7 @@ func (b *osBackend) openInPID(rel, name string, flags int) (int, error) {
 }
 
 // appendInPID reads name (see leafInPID) in the process directory rel.
-func (b *osBackend) appendInPID(dst []byte, rel, name string, limit int) ([]byte, bool, error) {
+func (b *osBackend) appendInPID(dst, rel []byte, name string, limit int) ([]byte, bool, error) {
 	fd, err := b.openInPID(rel, name, unix.O_RDONLY)
 	if err != nil {
 		return dst, false, err
@@ -335,11 +344,30 @@ func (b *osBackend) appendInPID(dst []byte, rel, name string, limit int) ([]byte
 
 // readlinkInPID reads the link name (see leafInPID) in the process
 // directory rel.
-func (b *osBackend) readlinkInPID(rel, name string) (string, error) {
+func (b *osBackend) readlinkInPID(rel []byte, name string) (string, error) {
 	dirfd, err := b.dir.acquire()
 	if err != nil {
 		return "", err
 	}
 	defer b.dir.release()
 	return sysfile.ReadlinkAtIn(dirfd, rel, name)
+}
+
+// procfsOf returns the trusted procfs backend mounted at /proc, when every
+// /proc/PID name routes to it; nil otherwise.
+func procfsOf(mounts []*mount) *osBackend {
+	var b *osBackend
+	for _, m := range mounts {
+		switch {
+		case m.prefix == "/proc":
+			ob, ok := m.be.(*osBackend)
+			if !ok || !ob.trusted || ob.kind != sysfile.ProcMagic {
+				return nil
+			}
+			b = ob
+		case strings.HasPrefix(m.prefix, "/proc/"):
+			return nil
+		}
+	}
+	return b
 }

@@ -37,6 +37,9 @@ type Root struct {
 	// RESOLVE_IN_ROOT: set when every other mount is an alias of part of it
 	// and its tree is faithful (see mount.faithful). Nil otherwise.
 	whole *mount
+	// procfs is the trusted procfs mounted at /proc, which holds every
+	// /proc/PID (no mount lies below /proc), for OpenProc; nil otherwise.
+	procfs *osBackend
 }
 
 // mount binds a host-absolute prefix to a backend holding that subtree.
@@ -122,6 +125,7 @@ func newRoot(desc string, mounts []*mount) *Root {
 			m.fast = resolveCanonical
 		}
 	}
+	r.procfs = procfsOf(mounts)
 	var closers []backend
 	for _, m := range mounts {
 		closers = append(closers, m.be)

@@ -1,10 +1,12 @@
 package proc
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/hostscope/hostscope/cgroup"
@@ -13,9 +15,9 @@ import (
 
 // procReader is the state of reading one process.
 type procReader struct {
-	s *scanner
-	p *Process
-	n procNames
+	s   *scanner
+	p   *Process
+	pid int
 	// d is the process's directory. Files are read through it by name and
 	// confirmed by reading stat last (see hostroot.ProcDir).
 	d *hostroot.ProcDir
@@ -29,11 +31,15 @@ type procReader struct {
 	nMissing int
 	// fromStatus is what status said the process is, for skipping links a
 	// zombie or kernel thread cannot have, and for the fields stat gives
-	// when stat is not read; haveStatus says it is set. Its name is a copy
-	// in nameBuf (the scan's buffer is reused by the next file).
+	// when stat is not read; haveStatus says it is set. Its name is copied
+	// to nameBuf (nameLen bytes), or longName when longer: the scan's
+	// buffer is reused by the next file. (A pointer into pr stored in pr
+	// would move pr to the heap.)
 	fromStatus status
 	haveStatus bool
 	nameBuf    [64]byte
+	nameLen    int
+	longName   []byte
 	// rssFromStatus says RSS is status's VmRSS, which is exact; stat's
 	// page count only fills it when status was not read.
 	rssFromStatus bool
@@ -67,8 +73,7 @@ func (s *scanner) read(pid int) (*Process, error) {
 }
 
 func (s *scanner) readOnce(pid int) (*Process, error) {
-	pr := procReader{s: s, p: &Process{PID: pid}}
-	s.namesFor(pid, &pr.n)
+	pr := procReader{s: s, p: &Process{PID: pid}, pid: pid}
 	d, err := s.r.OpenProc(pid)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -87,21 +92,36 @@ func (s *scanner) readOnce(pid int) (*Process, error) {
 	}
 	defer d.Close()
 	pr.d = d
-	for _, step := range [...]struct {
-		f    Field
-		read func(*procReader) error
-	}{
-		{FieldStatus, (*procReader).status},
-		{FieldCmdline, (*procReader).cmdline},
-		{FieldExe, (*procReader).exe},
-		{FieldCwd, (*procReader).cwd},
-		{FieldNamespaces, (*procReader).namespaces},
-		{FieldCgroups, (*procReader).cgroups},
-	} {
-		if s.fields&step.f == 0 {
-			continue
+	// Direct calls: through a table of method values pr would escape to
+	// the heap, a large allocation per process.
+	f := s.fields
+	if f&FieldStatus != 0 {
+		if err := pr.status(); err != nil {
+			return nil, err
 		}
-		if err := step.read(&pr); err != nil {
+	}
+	if f&FieldCmdline != 0 {
+		if err := pr.cmdline(); err != nil {
+			return nil, err
+		}
+	}
+	if f&FieldExe != 0 {
+		if err := pr.exe(); err != nil {
+			return nil, err
+		}
+	}
+	if f&FieldCwd != 0 {
+		if err := pr.cwd(); err != nil {
+			return nil, err
+		}
+	}
+	if f&FieldNamespaces != 0 {
+		if err := pr.namespaces(); err != nil {
+			return nil, err
+		}
+	}
+	if f&FieldCgroups != 0 {
+		if err := pr.cgroups(); err != nil {
 			return nil, err
 		}
 	}
@@ -137,19 +157,19 @@ func (pr *procReader) confirm() error {
 		pr.miss(FieldStat, err)
 		return nil
 	}
-	name := pr.n.name(kStat)
-	st, err := parseStat(data, name)
+	st, err := parseStat(data, "")
 	if err != nil {
 		// procfs writes -1 for the process group and session of a task
 		// it caught being reaped: such a process is gone, not malformed.
 		if pr.d.Gone() {
 			return errReused
 		}
+		_, err = parseStat(data, pr.name(kStat))
 		pr.miss(FieldStat, err)
 		return nil
 	}
 	pr.exiting = st.state == 'Z' || st.state == 'X' || st.flags&pfExiting != 0
-	pr.applyStat(&st, name)
+	pr.applyStat(&st)
 	return nil
 }
 
@@ -161,7 +181,11 @@ func (pr *procReader) settle() {
 	p := pr.p
 	if st := &pr.fromStatus; pr.haveStatus && (pr.s.fields&FieldStat == 0 || p.Missing[FieldStat] != nil) {
 		p.PPID = st.ppid
-		p.Comm = pr.s.intern(unescapeName(st.name))
+		name := pr.longName
+		if name == nil {
+			name = pr.nameBuf[:pr.nameLen]
+		}
+		p.Comm = pr.s.intern(unescapeName(name))
 		p.State = stateString(st.state)
 		p.Threads = st.threads
 		p.VSize = st.vmSize
@@ -205,6 +229,13 @@ func (pr *procReader) miss(f Field, err error) {
 	pr.p.Missing[f] = err
 }
 
+// name is the host name of file kind k, for errors. The parsers are first
+// given no name and, only when they fail, the same data again with it: a
+// process's names then cost nothing unless one of its files is malformed.
+func (pr *procReader) name(k int) string {
+	return "/proc/" + strconv.Itoa(pr.pid) + "/" + kindFile[k]
+}
+
 // readFile reads file kind k into the scan's buffer. The result is valid
 // until the next read.
 func (pr *procReader) readFile(k int) ([]byte, error) {
@@ -220,13 +251,13 @@ func (pr *procReader) zombie() bool {
 }
 
 // applyStat fills the fields stat gives.
-func (pr *procReader) applyStat(st *stat, name string) {
+func (pr *procReader) applyStat(st *stat) {
 	s, p := pr.s, pr.p
 	utime, ok1 := ticks(st.utime, s.hz)
 	stime, ok2 := ticks(st.stime, s.hz)
 	start, ok3 := ticks(st.starttime, s.hz)
 	if !ok1 || !ok2 || !ok3 || st.rss > math.MaxUint64/s.pageSize {
-		pr.miss(FieldStat, fmt.Errorf("%w: %s line 1: a time or size is out of range", hostroot.ErrMalformed, name))
+		pr.miss(FieldStat, fmt.Errorf("%w: %s line 1: a time or size is out of range", hostroot.ErrMalformed, pr.name(kStat)))
 		return
 	}
 	p.PPID, p.PGID, p.SID = st.ppid, st.pgid, st.sid
@@ -254,8 +285,9 @@ func (pr *procReader) status() error {
 	if err != nil {
 		return pr.fail(FieldStatus, err)
 	}
-	st, err := parseStatus(data, pr.n.name(kStatus))
+	st, err := parseStatus(data, "")
 	if err != nil {
+		_, err = parseStatus(data, pr.name(kStatus))
 		pr.miss(FieldStatus, err)
 		return nil
 	}
@@ -266,7 +298,12 @@ func (pr *procReader) status() error {
 	p.NSpid = st.nspid
 	p.RSS, pr.rssFromStatus = st.vmRSS, true
 	if st.state != 0 {
-		st.name = append(pr.nameBuf[:0], st.name...)
+		if len(st.name) <= len(pr.nameBuf) {
+			pr.nameLen = copy(pr.nameBuf[:], st.name)
+		} else {
+			pr.longName = bytes.Clone(st.name)
+		}
+		st.name = nil
 		pr.fromStatus, pr.haveStatus = st, true
 	}
 	return nil
@@ -326,8 +363,9 @@ func (pr *procReader) namespaces() error {
 			}
 			return pr.fail(FieldNamespaces, err)
 		}
-		ino, err := parseNSLink(link, l.kind, pr.n.name(kNS+i))
+		ino, err := parseNSLink(link, l.kind, "")
 		if err != nil {
+			_, err = parseNSLink(link, l.kind, pr.name(kNS+i))
 			pr.miss(FieldNamespaces, err)
 			return nil
 		}
@@ -347,7 +385,10 @@ func (pr *procReader) cgroups() error {
 	}
 	// A malformed line is recorded, and the well-formed lines are kept:
 	// one bad line must not hide the process's container.
-	entries, err := cgroup.ParseEntries(data, pr.n.name(kCgroup))
+	entries, err := cgroup.ParseEntries(data, "")
+	if err != nil {
+		entries, err = cgroup.ParseEntries(data, pr.name(kCgroup))
+	}
 	pr.p.Cgroups = entries
 	if err != nil {
 		pr.miss(FieldCgroups, err)

@@ -158,10 +158,6 @@ type scanner struct {
 	// comms interns command names: many processes share one (workers of a
 	// server, shells), so a scan allocates each name once.
 	comms map[string]string
-	// kinds lists the files read per process; names is scratch space for
-	// building their names.
-	kinds []int
-	names []byte
 }
 
 // maxInterned bounds the intern table of one scan.
@@ -178,7 +174,6 @@ func newScanner(r *hostroot.Root, fields Field) *scanner {
 		hz:       userHZ,
 		pageSize: uint64(os.Getpagesize()),
 	}
-	s.kinds = kindsFor(s.fields)
 	if fields&FieldStat != 0 {
 		// /proc/stat can be large (a line per CPU and per interrupt): it goes
 		// through the reused buffer too.
@@ -200,7 +195,7 @@ func (s *scanner) release() {
 	s.buf = nil
 }
 
-// File kinds of a process, indexes into procNames.
+// File kinds of a process, indexes into kindFile.
 const (
 	kStat = iota
 	kStatus
@@ -218,48 +213,4 @@ func init() {
 	for i, l := range nsLinks {
 		kindFile[kNS+i] = "ns/" + l.link
 	}
-}
-
-// procNames holds the host names of one process's files, all slices of one
-// string, so naming every file of a process costs one allocation. The files
-// are read by their names relative to the process directory (kindFile);
-// these name them in parse errors.
-type procNames struct {
-	start [kindCount]uint16
-	end   [kindCount]uint16
-	all   string
-}
-
-func (n *procNames) name(k int) string { return n.all[n.start[k]:n.end[k]] }
-
-// namesFor builds the names of the files the scan reads for pid.
-func (s *scanner) namesFor(pid int, n *procNames) {
-	b := append(s.names[:0], "/proc/"...)
-	b = strconv.AppendInt(b, int64(pid), 10)
-	dirLen := len(b)
-	for _, k := range s.kinds {
-		n.start[k] = uint16(len(b))
-		b = append(b, b[:dirLen]...)
-		b = append(b, '/')
-		b = append(b, kindFile[k]...)
-		n.end[k] = uint16(len(b))
-	}
-	n.all = string(b)
-	s.names = b
-}
-
-// kindsFor lists the file kinds fields need, in the order they are read.
-func kindsFor(f Field) []int {
-	var kinds []int
-	for k, field := range [...]Field{kStat: FieldStat, kStatus: FieldStatus, kCmdline: FieldCmdline, kExe: FieldExe, kCwd: FieldCwd, kCgroup: FieldCgroups} {
-		if f&field != 0 {
-			kinds = append(kinds, k)
-		}
-	}
-	if f&FieldNamespaces != 0 {
-		for i := range nsLinks {
-			kinds = append(kinds, kNS+i)
-		}
-	}
-	return kinds
 }

@@ -352,9 +352,9 @@ func TestScanMalformed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []Field{FieldStat, FieldCgroups, FieldNamespaces} {
-		if err := got.Missing[f]; !errors.Is(err, hostroot.ErrMalformed) {
-			t.Errorf("Missing[%v] = %v, want ErrMalformed", f, err)
+	for f, file := range map[Field]string{FieldStat: "/proc/100/stat", FieldCgroups: "/proc/100/cgroup", FieldNamespaces: "/proc/100/ns/net"} {
+		if err := got.Missing[f]; !errors.Is(err, hostroot.ErrMalformed) || !strings.Contains(err.Error(), file+" line 1: ") {
+			t.Errorf("Missing[%v] = %v, want ErrMalformed naming %s line 1", f, err, file)
 		}
 	}
 	// The malformed cgroup line is reported; the good one is kept.

@@ -6,6 +6,7 @@
 package sysfile
 
 import (
+	"bytes"
 	"strings"
 	"syscall"
 	"unsafe"
@@ -64,8 +65,8 @@ func (b *nameBuf) ptr(name string) *byte {
 
 // ptrIn copies dir, "/" and name into b with a NUL, as ptr does for one
 // name: the name dir/name costs no allocation.
-func (b *nameBuf) ptrIn(dir, name string) *byte {
-	if len(dir)+1+len(name) >= len(b) || strings.IndexByte(dir, 0) >= 0 || strings.IndexByte(name, 0) >= 0 {
+func (b *nameBuf) ptrIn(dir []byte, name string) *byte {
+	if len(dir)+1+len(name) >= len(b) || bytes.IndexByte(dir, 0) >= 0 || strings.IndexByte(name, 0) >= 0 {
 		return nil
 	}
 	n := copy(b[:], dir)
@@ -172,11 +173,11 @@ func Openat(dirfd int, name string, flags int) (int, error) {
 }
 
 // OpenatIn is Openat of dir/name, without building that string.
-func OpenatIn(dirfd int, dir, name string, flags int) (int, error) {
+func OpenatIn(dirfd int, dir []byte, name string, flags int) (int, error) {
 	var nb nameBuf
 	p := nb.ptrIn(dir, name)
 	if p == nil {
-		return Openat(dirfd, dir+"/"+name, flags)
+		return Openat(dirfd, string(dir)+"/"+name, flags)
 	}
 	return openat(dirfd, p, "", flags)
 }
@@ -335,11 +336,11 @@ func ReadlinkAt(dirfd int, name string) (string, error) {
 }
 
 // ReadlinkAtIn is ReadlinkAt of dir/name, without building that string.
-func ReadlinkAtIn(dirfd int, dir, name string) (string, error) {
+func ReadlinkAtIn(dirfd int, dir []byte, name string) (string, error) {
 	var nb nameBuf
 	p := nb.ptrIn(dir, name)
 	if p == nil {
-		return ReadlinkAt(dirfd, dir+"/"+name)
+		return ReadlinkAt(dirfd, string(dir)+"/"+name)
 	}
 	return readlinkat(dirfd, p, "")
 }

@@ -133,7 +133,7 @@ func TestIn(t *testing.T) {
 	}
 	defer unix.Close(dirfd)
 	for _, d := range []string{"123", long} {
-		fd, err := OpenatIn(dirfd, d, "stat", unix.O_RDONLY)
+		fd, err := OpenatIn(dirfd, []byte(d), "stat", unix.O_RDONLY)
 		if err != nil {
 			t.Fatalf("OpenatIn(%.10s, stat): %v", d, err)
 		}
@@ -142,18 +142,19 @@ func TestIn(t *testing.T) {
 		if err != nil || string(b) != d {
 			t.Errorf("OpenatIn(%.10s, stat) read %.10q, %v", d, b, err)
 		}
-		if s, err := ReadlinkAtIn(dirfd, d, "exe"); err != nil || s != "/usr/bin/"+d[:3] {
+		if s, err := ReadlinkAtIn(dirfd, []byte(d), "exe"); err != nil || s != "/usr/bin/"+d[:3] {
 			t.Errorf("ReadlinkAtIn(%.10s, exe) = %q, %v", d, s, err)
 		}
-		if _, err := OpenatIn(dirfd, d, "missing", unix.O_RDONLY); err != unix.ENOENT {
+		if _, err := OpenatIn(dirfd, []byte(d), "missing", unix.O_RDONLY); err != unix.ENOENT {
 			t.Errorf("OpenatIn(%.10s, missing) = %v, want ENOENT", d, err)
 		}
 	}
-	if _, err := OpenatIn(dirfd, "1\x0023", "stat", unix.O_RDONLY); err != unix.EINVAL {
+	if _, err := OpenatIn(dirfd, []byte("1\x0023"), "stat", unix.O_RDONLY); err != unix.EINVAL {
 		t.Errorf("OpenatIn with a NUL = %v, want EINVAL", err)
 	}
+	dir := []byte("123")
 	if n := testing.AllocsPerRun(50, func() {
-		fd, err := OpenatIn(dirfd, "123", "stat", unix.O_RDONLY)
+		fd, err := OpenatIn(dirfd, dir, "stat", unix.O_RDONLY)
 		if err != nil {
 			t.Fatal(err)
 		}
