@@ -3,7 +3,6 @@ package cgroup
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/hostscope/hostscope/hostroot"
@@ -61,9 +60,15 @@ func ParseEntries(data []byte, name string) ([]Entry, error) {
 		} else {
 			rest = ""
 		}
-		line = strings.TrimLeft(line, " \t")
-		line = strings.TrimSuffix(line, "\r")
-		if len(strings.TrimSpace(line)) == 0 {
+		for len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
+			line = line[1:]
+		}
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
+		// A line starting with a digit is not blank; anything else may be
+		// whitespace of any kind.
+		if len(line) == 0 || (line[0] < '0' || line[0] > '9') && len(strings.TrimSpace(line)) == 0 {
 			continue
 		}
 		e, ctrl, err := parseEntry(line)
@@ -81,12 +86,13 @@ func ParseEntries(data []byte, name string) ([]Entry, error) {
 			}
 			from := len(names)
 			for {
-				c, more, found := strings.Cut(ctrl, ",")
-				names = append(names, c)
-				if !found {
+				i := strings.IndexByte(ctrl, ',')
+				if i < 0 {
+					names = append(names, ctrl)
 					break
 				}
-				ctrl = more
+				names = append(names, ctrl[:i])
+				ctrl = ctrl[i+1:]
 			}
 			// Full slice expression: an append to one entry's list must
 			// not write into the next one's.
@@ -104,20 +110,42 @@ func ParseEntries(data []byte, name string) ([]Entry, error) {
 // without its Controllers, and the controller list, checked, for the
 // caller to split.
 func parseEntry(line string) (_ Entry, ctrl string, _ error) {
-	id, rest, ok := strings.Cut(line, ":")
-	if !ok {
+	c1 := strings.IndexByte(line, ':')
+	if c1 < 0 {
 		return Entry{}, "", fmt.Errorf("no ':' after the hierarchy ID")
 	}
-	ctrl, path, ok := strings.Cut(rest, ":")
-	if !ok {
+	id, rest := line[:c1], line[c1+1:]
+	c2 := strings.IndexByte(rest, ':')
+	if c2 < 0 {
 		return Entry{}, "", fmt.Errorf("no ':' after the controller list")
 	}
-	n, err := strconv.ParseUint(id, 10, 31)
-	if err != nil {
+	ctrl, path := rest[:c2], rest[c2+1:]
+	n, ok := hierarchyID(id)
+	if !ok {
 		return Entry{}, "", fmt.Errorf("hierarchy ID %q is not a number", id)
 	}
 	if len(ctrl) > 0 && (ctrl[0] == ',' || ctrl[len(ctrl)-1] == ',' || strings.Contains(ctrl, ",,")) {
 		return Entry{}, "", fmt.Errorf("empty name in controller list %q", ctrl)
 	}
-	return Entry{HierarchyID: int(n), Path: path}, ctrl, nil
+	return Entry{HierarchyID: n, Path: path}, ctrl, nil
+}
+
+// hierarchyID parses a hierarchy ID: decimal digits only, at most 2^31-1
+// (the kernel's int), as strconv.ParseUint(id, 10, 31) would.
+func hierarchyID(id string) (int, bool) {
+	if id == "" {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(id); i++ {
+		d := int(id[i]) - '0'
+		if d < 0 || d > 9 {
+			return 0, false
+		}
+		n = n*10 + d
+		if n > 1<<31-1 {
+			return 0, false
+		}
+	}
+	return n, true
 }
