@@ -7,6 +7,7 @@ package sysfile
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strings"
 	"syscall"
 	"unsafe"
@@ -247,23 +248,62 @@ func ReadAll(fd int, dst []byte, limit int) (_ []byte, tooLarge bool, _ error) {
 }
 
 // DirNames lists the names in the directory open at fd, without "." and
-// "..", in the order the file system returns them.
+// "..", in the order the file system returns them. The names are slices of
+// one string, so listing /proc costs a few allocations, not one per
+// process.
 func DirNames(fd int) ([]string, error) {
 	buf := make([]byte, 32<<10)
-	var names []string
+	var text []byte // every name, back to back
+	var ends []int  // where each name ends in text
+	var err error
 	for {
-		n, err := unix.Getdents(fd, buf)
-		if err == unix.EINTR {
+		n, e := unix.Getdents(fd, buf)
+		if e == unix.EINTR {
 			continue
 		}
-		if err != nil {
-			return names, err
+		if e != nil {
+			err = e
+			break
 		}
 		if n <= 0 {
-			return names, nil
+			break
 		}
-		_, _, names = unix.ParseDirent(buf[:n], -1, names)
+		text, ends = appendDirents(text, ends, buf[:n])
 	}
+	all := string(text)
+	names := make([]string, len(ends))
+	start := 0
+	for i, end := range ends {
+		names[i] = all[start:end]
+		start = end
+	}
+	return names, err
+}
+
+// appendDirents appends the names of the linux_dirent64 records in b
+// (d_ino 8 bytes, d_off 8, d_reclen 2, d_type 1, then the NUL-terminated
+// name), skipping ".", ".." and records without an inode, as
+// unix.ParseDirent does.
+func appendDirents(text []byte, ends []int, b []byte) ([]byte, []int) {
+	const nameOff = 19
+	for len(b) >= nameOff {
+		reclen := int(binary.NativeEndian.Uint16(b[16:18]))
+		if reclen < nameOff || reclen > len(b) {
+			break
+		}
+		ino := binary.NativeEndian.Uint64(b[0:8])
+		name := b[nameOff:reclen]
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		b = b[reclen:]
+		if ino == 0 || string(name) == "." || string(name) == ".." {
+			continue
+		}
+		text = append(text, name...)
+		ends = append(ends, len(text))
+	}
+	return text, ends
 }
 
 // FsType returns the file system magic number of the file open at fd.

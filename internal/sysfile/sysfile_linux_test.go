@@ -3,6 +3,7 @@ package sysfile
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -161,5 +162,41 @@ func TestIn(t *testing.T) {
 		Close(fd)
 	}); n != 0 {
 		t.Errorf("OpenatIn: %v allocations, want 0", n)
+	}
+}
+
+// TestDirNames lists a directory of many entries, long names included,
+// against os.ReadDir.
+func TestDirNames(t *testing.T) {
+	dir := t.TempDir()
+	want := map[string]bool{}
+	for i := range 3000 {
+		name := strconv.Itoa(i)
+		if i%500 == 0 {
+			name = strings.Repeat("n", 200) + name
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want[name] = true
+	}
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	names, err := DirNames(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, n := range names {
+		if got[n] || !want[n] {
+			t.Errorf("DirNames: unexpected or repeated %q", n)
+		}
+		got[n] = true
+	}
+	if len(got) != len(want) {
+		t.Errorf("DirNames: %d names, want %d", len(got), len(want))
 	}
 }
