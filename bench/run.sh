@@ -3,15 +3,15 @@
 #
 #   bench/run.sh [OUTDIR]          (default: bench/results)
 #
-# It records the machine, runs the inventory benchmarks once with -count
-# repetitions (the ratios come from that one run), runs the per-file
+# It records the machine, runs the inventory benchmarks in COUNT rounds of
+# every reader (the ratios come from that one run), runs the per-file
 # benchmarks, takes CPU profiles of hostscope and the floor, and counts
 # system calls per reader with strace. Run it as root on a quiet machine:
 # root, so that every process's exe link is readable by every reader.
 #
 # Knobs (environment):
 #   HOSTSCOPE_BENCH_SPAWN  sleeping processes added to the machine (2000)
-#   COUNT                  repetitions of each benchmark (5)
+#   COUNT                  rounds, each running every benchmark once (5)
 #   BENCHTIME              scans per repetition, as -benchtime (5x)
 set -eu
 
@@ -43,9 +43,18 @@ fi
 go test -c -o "$out/bench.test" .
 go build -o "$out/scanonce" ./cmd/scanonce
 
-echo "== inventory benchmarks (one run)"
-"$out/bench.test" -test.run '^$' -test.bench 'Live|Memory' -test.benchtime "$BENCHTIME" \
-	-test.count "$COUNT" -test.benchmem | tee "$out/bench.txt"
+echo "== inventory benchmarks (one run, $COUNT rounds)"
+# Each round runs every reader once, so the readers take turns: on a shared
+# machine whose speed drifts, -count would give each reader its own stretch
+# of time instead, and the ratios would measure the drift.
+: >"$out/bench.txt"
+round=0
+while [ "$round" -lt "$COUNT" ]; do
+	round=$((round + 1))
+	echo "-- round $round of $COUNT"
+	"$out/bench.test" -test.run '^$' -test.bench 'Live|Memory' -test.benchtime "$BENCHTIME" \
+		-test.count 1 -test.benchmem | tee -a "$out/bench.txt"
+done
 go run ./cmd/ratios <"$out/bench.txt" | tee "$out/ratios.md"
 if go run golang.org/x/perf/cmd/benchstat@latest "$out/bench.txt" >"$out/benchstat.txt" 2>/dev/null; then
 	cat "$out/benchstat.txt"
