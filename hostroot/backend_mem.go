@@ -56,13 +56,14 @@ func newAferoBackend(fsys afero.Fs) *aferoBackend {
 	return b
 }
 
-// lstatPath describes rel in one lookup, when the file system can (see
-// PathLstater).
-func (b *aferoBackend) lstatPath(rel string) (fs.FileInfo, bool) {
-	if b.pl == nil || rel == "." {
+// lstatPath describes name, the file system's own name of a file (the
+// host name: this backend is always mounted at "/"), in one lookup when the
+// file system can (see PathLstater).
+func (b *aferoBackend) lstatPath(name string) (fs.FileInfo, bool) {
+	if b.pl == nil || name == "/" {
 		return nil, false
 	}
-	return b.pl.LstatPath(b.name(rel))
+	return b.pl.LstatPath(name)
 }
 
 func (b *aferoBackend) name(rel string) string {
@@ -73,17 +74,24 @@ func (b *aferoBackend) name(rel string) string {
 }
 
 func (b *aferoBackend) stat(rel string, _ resolveMode, follow bool) (fs.FileInfo, error) {
+	return b.statName(b.name(rel), follow)
+}
+
+// statName is stat of the file system's own name. The methods below build
+// the name once for their stat and their open.
+func (b *aferoBackend) statName(name string, follow bool) (fs.FileInfo, error) {
 	if !follow {
 		if l, ok := b.fs.(afero.Lstater); ok {
-			fi, _, err := l.LstatIfPossible(b.name(rel))
+			fi, _, err := l.LstatIfPossible(name)
 			return fi, err
 		}
 	}
-	return b.fs.Stat(b.name(rel))
+	return b.fs.Stat(name)
 }
 
 func (b *aferoBackend) readlink(rel string, _ resolveMode) (string, error) {
-	fi, err := b.stat(rel, resolveCanonical, false)
+	name := b.name(rel)
+	fi, err := b.statName(name, false)
 	if err != nil {
 		return "", err
 	}
@@ -94,18 +102,19 @@ func (b *aferoBackend) readlink(rel string, _ resolveMode) (string, error) {
 	if !ok {
 		return "", syscall.EINVAL
 	}
-	return l.ReadlinkIfPossible(b.name(rel))
+	return l.ReadlinkIfPossible(name)
 }
 
 func (b *aferoBackend) open(rel string, _ resolveMode, base string) (fs.File, error) {
-	fi, err := b.stat(rel, resolveCanonical, false)
+	name := b.name(rel)
+	fi, err := b.statName(name, false)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkOpenable(fi); err != nil {
 		return nil, err
 	}
-	f, err := b.fs.Open(b.name(rel))
+	f, err := b.fs.Open(name)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +122,8 @@ func (b *aferoBackend) open(rel string, _ resolveMode, base string) (fs.File, er
 }
 
 func (b *aferoBackend) appendFile(dst []byte, rel string, _ resolveMode, limit int) ([]byte, bool, error) {
-	fi, err := b.stat(rel, resolveCanonical, false)
+	name := b.name(rel)
+	fi, err := b.statName(name, false)
 	if err != nil {
 		return dst, false, err
 	}
@@ -123,7 +133,7 @@ func (b *aferoBackend) appendFile(dst []byte, rel string, _ resolveMode, limit i
 	if !fi.Mode().IsRegular() {
 		return dst, false, ErrNotRegular
 	}
-	f, err := b.fs.Open(b.name(rel))
+	f, err := b.fs.Open(name)
 	if err != nil {
 		return dst, false, err
 	}
@@ -132,14 +142,15 @@ func (b *aferoBackend) appendFile(dst []byte, rel string, _ resolveMode, limit i
 }
 
 func (b *aferoBackend) readDirNames(rel string, _ resolveMode) ([]string, error) {
-	fi, err := b.stat(rel, resolveCanonical, false)
+	name := b.name(rel)
+	fi, err := b.statName(name, false)
 	if err != nil {
 		return nil, err
 	}
 	if !fi.IsDir() {
 		return nil, syscall.ENOTDIR
 	}
-	f, err := b.fs.Open(b.name(rel))
+	f, err := b.fs.Open(name)
 	if err != nil {
 		return nil, err
 	}

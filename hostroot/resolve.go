@@ -134,19 +134,18 @@ func (r *Root) resolveAtOnce(name string, follow bool) (target, bool) {
 	if len(r.mounts) != 1 || name == "/" || !isClean(name) {
 		return target{}, false
 	}
-	m := r.mounts[0]
+	m := r.mounts[0] // "/": name is the backend's own name too
 	b, ok := m.be.(interface {
-		lstatPath(rel string) (fs.FileInfo, bool)
+		lstatPath(name string) (fs.FileInfo, bool)
 	})
 	if !ok {
 		return target{}, false
 	}
-	rel := relTo(name, m.prefix)
-	fi, ok := b.lstatPath(rel)
+	fi, ok := b.lstatPath(name)
 	if !ok || (follow && fi.Mode()&fs.ModeSymlink != 0) {
 		return target{}, false
 	}
-	return target{m: m, rel: rel}, true
+	return target{m: m, rel: relTo(name, m.prefix)}, true
 }
 
 // errChanged reports that the tree changed under the resolver: a name it

@@ -26,6 +26,7 @@ import (
 	"os"
 	"path"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -56,6 +57,11 @@ type Host struct {
 	procRoots map[int]string
 	nextIno   uint64
 	err       error
+	// baseNames interns the base names of nodes: a host of thousands of
+	// processes holds a few names ("stat", "status", ...) thousands of
+	// times, and every string is one more object for the garbage collector
+	// to mark.
+	baseNames map[string]string
 }
 
 // node is one file of a Host. Its fields change only under the Host's
@@ -71,22 +77,25 @@ type node struct {
 	// order, nil when stale.
 	children map[string]*node
 	sorted   []string
-	// fi is what Lstat returns: rebuilt whenever the node changes, never
-	// modified, so lookups share it and allocate nothing.
-	fi *info
+	// fi is what Lstat returns: replaced whenever the node changes, never
+	// modified, so lookups share it and allocate nothing. A new node's
+	// first one is info0, in the node itself (one object fewer).
+	fi    *info
+	info0 info
 }
 
 // New returns an empty Host holding only "/".
 func New() *Host {
-	h := &Host{procRoots: map[int]string{}, nextIno: 1}
+	h := &Host{procRoots: map[int]string{}, nextIno: 1, baseNames: map[string]string{}}
 	h.root = &node{name: "/", mode: fs.ModeDir | 0o755, children: map[string]*node{},
 		stat: hostroot.Stat{Ino: 1, Nlink: 1}, modTime: time.Now()}
-	h.root.refresh()
+	h.root.info0 = h.root.snapshot()
+	h.root.fi = &h.root.info0
 	return h
 }
 
-// refresh rebuilds the node's FileInfo after a change.
-func (n *node) refresh() {
+// snapshot is the node's FileInfo as it is now.
+func (n *node) snapshot() info {
 	size := int64(0)
 	switch {
 	case n.mode.IsRegular():
@@ -94,19 +103,41 @@ func (n *node) refresh() {
 	case n.mode&fs.ModeSymlink != 0:
 		size = int64(len(n.target))
 	}
-	n.fi = &info{name: n.name, mode: n.mode, size: size, modTime: n.modTime, stat: n.stat}
+	return info{name: n.name, mode: n.mode, size: size, modTime: n.modTime, stat: n.stat}
 }
 
-// newNode makes a node with a fresh inode number. The caller holds the
-// write lock.
-func (h *Host) newNode(name string, mode fs.FileMode) *node {
+// refresh replaces the FileInfo of a node in the tree after a change; the
+// old one stays as readers took it.
+func (n *node) refresh() {
+	fi := n.snapshot()
+	n.fi = &fi
+}
+
+// newNode makes a node, not yet in the tree, with a fresh inode number. The
+// caller holds the write lock.
+func (h *Host) newNode(name string, mode fs.FileMode, data []byte, target string, st hostroot.Stat) *node {
 	h.nextIno++
-	n := &node{name: name, mode: mode, modTime: time.Now(), stat: hostroot.Stat{Ino: h.nextIno, Nlink: 1}}
+	st.Ino, st.Nlink = h.nextIno, 1
+	n := &node{name: h.intern(name), mode: mode, data: data, target: target, stat: st, modTime: time.Now()}
 	if mode.IsDir() {
 		n.children = map[string]*node{}
 	}
-	n.refresh()
+	n.info0 = n.snapshot()
+	n.fi = &n.info0
 	return n
+}
+
+// intern returns the Host's copy of a base name. The caller holds the
+// write lock.
+func (h *Host) intern(name string) string {
+	if s, ok := h.baseNames[name]; ok {
+		return s
+	}
+	if len(h.baseNames) < 1<<12 {
+		name = strings.Clone(name) // not the rest of the caller's path
+		h.baseNames[name] = name
+	}
+	return name
 }
 
 // link puts child into dir under its name, replacing what was there.
@@ -251,7 +282,7 @@ func (h *Host) parentFor(op, name string) (*node, string, error) {
 		c, ok := n.children[comp]
 		switch {
 		case !ok:
-			c = h.newNode(comp, fs.ModeDir|0o755)
+			c = h.newNode(comp, fs.ModeDir|0o755, nil, "", hostroot.Stat{})
 			n.link(c)
 		case c.mode.IsRegular():
 			return nil, "", &fs.PathError{Op: op, Path: name, Err: syscall.ENOTDIR}
@@ -279,8 +310,8 @@ func (h *Host) put(op, name string, mode fs.FileMode, data []byte, target string
 	n := dir.children[base]
 	switch {
 	case n == nil:
-		n = h.newNode(base, mode)
-		dir.link(n)
+		dir.link(h.newNode(base, mode, data, target, st))
+		return nil
 	case n.mode.IsDir():
 		return &fs.PathError{Op: op, Path: name, Err: fs.ErrExist}
 	}
@@ -331,7 +362,7 @@ func (h *Host) Dir(name string) *Host {
 	n := dir.children[base]
 	switch {
 	case n == nil:
-		dir.link(h.newNode(base, fs.ModeDir|0o755))
+		dir.link(h.newNode(base, fs.ModeDir|0o755, nil, "", hostroot.Stat{}))
 	case !n.mode.IsDir():
 		h.failLocked(&fs.PathError{Op: "mkdir", Path: name, Err: fs.ErrExist})
 	default:
@@ -437,7 +468,10 @@ func (i *info) Mode() fs.FileMode  { return i.mode }
 func (i *info) IsDir() bool        { return i.mode.IsDir() }
 func (i *info) Size() int64        { return i.size }
 func (i *info) ModTime() time.Time { return i.modTime }
-func (i *info) Sys() any           { st := i.stat; return &st }
+
+// Sys returns the node's *hostroot.Stat, shared by every reader of this
+// FileInfo as os shares its *syscall.Stat_t: do not modify it.
+func (i *info) Sys() any { return &i.stat }
 
 // LstatIfPossible implements afero.Lstater: it describes name itself.
 func (h *Host) LstatIfPossible(name string) (os.FileInfo, bool, error) {
@@ -535,7 +569,7 @@ func (h *Host) OpenFile(name string, flag int, perm os.FileMode) (afero.File, er
 		if perr != nil {
 			return nil, perr
 		}
-		n = h.newNode(base, perm.Perm())
+		n = h.newNode(base, perm.Perm(), nil, "", hostroot.Stat{})
 		dir.link(n)
 	case err != nil:
 		return nil, err
@@ -575,7 +609,7 @@ func (h *Host) Mkdir(name string, perm os.FileMode) error {
 	if !dir.mode.IsDir() {
 		return &fs.PathError{Op: "mkdir", Path: name, Err: syscall.ENOTDIR}
 	}
-	dir.link(h.newNode(path.Base(name), fs.ModeDir|perm.Perm()))
+	dir.link(h.newNode(path.Base(name), fs.ModeDir|perm.Perm(), nil, "", hostroot.Stat{}))
 	return nil
 }
 
@@ -594,7 +628,7 @@ func (h *Host) MkdirAll(name string, perm os.FileMode) error {
 	if err != nil {
 		return err
 	}
-	dir.link(h.newNode(base, fs.ModeDir|perm.Perm()))
+	dir.link(h.newNode(base, fs.ModeDir|perm.Perm(), nil, "", hostroot.Stat{}))
 	return nil
 }
 
@@ -663,7 +697,7 @@ func (h *Host) Rename(oldname, newname string) error {
 	}
 	from, _ := h.lookup("rename", path.Dir(oldname))
 	from.unlink(n.name)
-	n.name = base
+	n.name = h.intern(base)
 	n.refresh()
 	to.link(n)
 	return nil
