@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hostscope/hostscope/hostroot"
+	"github.com/hostscope/hostscope/proc"
 	"github.com/prometheus/procfs"
 	"github.com/shirou/gopsutil/v4/process"
 	"golang.org/x/sys/unix"
@@ -67,6 +68,52 @@ func liveScanners(tb testing.TB, visit func(*Proc)) []scanner {
 func BenchmarkLive(b *testing.B) {
 	ensureSleepers(b, spawnCount(b))
 	for _, s := range liveScanners(b, consume) {
+		b.Run(s.name, func(b *testing.B) { measure(b, s.scan) })
+	}
+}
+
+// BenchmarkLayers splits hostscope's live scan in two: "files" reads the
+// inventory's files and exe link through hostroot alone (OpenProc,
+// AppendFile, Readlink, AppendStat into one reused buffer, nothing parsed,
+// no Process made), "hostscope" is the whole scan. Against the floor, the
+// first difference is the cost of reading through a Root, the second that
+// of parsing into plain data.
+func BenchmarkLayers(b *testing.B) {
+	ensureSleepers(b, spawnCount(b))
+	root, err := hostroot.Native()
+	if err != nil {
+		b.Fatal(err)
+	}
+	floor := NewFloor()
+	buf := make([]byte, 0, 16<<10)
+	files := func() (int, error) {
+		pids, err := proc.PIDs(root)
+		if err != nil {
+			return 0, err
+		}
+		n := 0
+		for _, pid := range pids {
+			d, err := root.OpenProc(pid)
+			if err != nil {
+				continue
+			}
+			for _, f := range [...]string{"status", "cmdline", "cgroup"} {
+				buf, _ = d.AppendFile(buf[:0], f, 0)
+			}
+			d.Readlink("exe")
+			buf, err = d.AppendStat(buf[:0], 0)
+			d.Close()
+			if err == nil {
+				n++
+			}
+		}
+		return n, nil
+	}
+	for _, s := range []scanner{
+		{"floor", func() (int, error) { return floor.Scan(consume) }},
+		{"files", files},
+		{"hostscope", func() (int, error) { return Hostscope(context.Background(), root, consume) }},
+	} {
 		b.Run(s.name, func(b *testing.B) { measure(b, s.scan) })
 	}
 }

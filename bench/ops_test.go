@@ -11,9 +11,11 @@ import (
 
 // BenchmarkFileOps isolates the per-file cost under the inventory: reading
 // one /proc file and one exe link of this process, by the floor's raw
-// system calls, by hostroot, and by the standard library. Each op is one
-// whole read (open, reads to end of file, close) or one link read. The
-// difference between floor and hostroot is hostroot's overhead per file.
+// system calls, by hostroot (a Root by name, and a ProcDir as proc.Scan
+// reads them), and by the standard library. Each op is one whole read
+// (open, reads to end of file, close) or one link read; "procdir-open" is
+// opening and closing a ProcDir, which holds the stat file. The difference
+// between floor and hostroot is hostroot's overhead per file.
 func BenchmarkFileOps(b *testing.B) {
 	root, err := hostroot.Native()
 	if err != nil {
@@ -24,6 +26,11 @@ func BenchmarkFileOps(b *testing.B) {
 	p := append(f.path[:0], dir...)
 	f.dir = len(p)
 	buf := make([]byte, 0, 16<<10)
+	pd, err := root.OpenProc(os.Getpid())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pd.Close()
 	for _, name := range []string{"stat", "status", "cgroup"} {
 		b.Run(name+"/floor", func(b *testing.B) {
 			b.ReportAllocs()
@@ -33,11 +40,21 @@ func BenchmarkFileOps(b *testing.B) {
 				}
 			}
 		})
+		full := dir + name
 		b.Run(name+"/hostroot", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				var err error
-				if buf, err = root.AppendFile(buf[:0], dir+name, 0); err != nil {
+				if buf, err = root.AppendFile(buf[:0], full, 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(name+"/procdir", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var err error
+				if buf, err = pd.AppendFile(buf[:0], name, 0); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -60,18 +77,37 @@ func BenchmarkFileOps(b *testing.B) {
 			}
 		}
 	})
+	exe := dir + "exe"
 	b.Run("exe/hostroot", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := root.Readlink(dir + "exe"); err != nil {
+			if _, err := root.Readlink(exe); err != nil {
 				b.Fatal(err)
 			}
+		}
+	})
+	b.Run("exe/procdir", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := pd.Readlink("exe"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("procdir-open", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			d, err := root.OpenProc(os.Getpid())
+			if err != nil {
+				b.Fatal(err)
+			}
+			d.Close()
 		}
 	})
 	b.Run("exe/os", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := os.Readlink(dir + "exe"); err != nil {
+			if _, err := os.Readlink(exe); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -56,6 +56,16 @@ while [ "$round" -lt "$COUNT" ]; do
 		-test.count 1 -test.benchmem | tee -a "$out/bench.txt"
 done
 go run ./cmd/ratios <"$out/bench.txt" | tee "$out/ratios.md"
+
+echo "== layers: the floor, the files through hostroot alone, hostscope ($COUNT rounds)"
+: >"$out/layers.txt"
+round=0
+while [ "$round" -lt "$COUNT" ]; do
+	round=$((round + 1))
+	"$out/bench.test" -test.run '^$' -test.bench 'Layers' -test.benchtime "$BENCHTIME" \
+		-test.count 1 -test.benchmem | tee -a "$out/layers.txt"
+done
+go run ./cmd/ratios <"$out/layers.txt" | tee "$out/layers.md"
 if go run golang.org/x/perf/cmd/benchstat@latest "$out/bench.txt" >"$out/benchstat.txt" 2>/dev/null; then
 	cat "$out/benchstat.txt"
 else
