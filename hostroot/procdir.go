@@ -57,9 +57,6 @@ type ProcDir struct {
 	be  *osBackend
 	dir string
 	r   *Root
-	// statRead says the held stat file has been read, so the next read
-	// starts by seeking back to its start.
-	statRead atomic.Bool
 	// id is the directory's identity when OpenProc ran, on Roots read by
 	// name; idOK is false when the Root gave no inode number.
 	id   [2]uint64
@@ -188,12 +185,9 @@ func (d *ProcDir) AppendStat(dst []byte, limit int) ([]byte, error) {
 		}
 		return out, err
 	}
-	if d.statRead.Swap(true) {
-		if _, err := unix.Seek(fd, 0, 0); err != nil {
-			return dst, d.err("read", "stat", err)
-		}
-	}
-	out, tooLarge, err := sysfile.ReadAll(fd, dst, limit)
+	// pread from the start: concurrent and repeated calls each read the
+	// whole file, and cost the read calls of a plain read.
+	out, tooLarge, err := sysfile.ReadAllAt(fd, dst, limit)
 	switch {
 	case err != nil:
 		if err == unix.ESRCH {

@@ -2,6 +2,7 @@ package hostroot_test
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -304,5 +305,46 @@ func TestProcDirReusedInMemory(t *testing.T) {
 	defer d2.Close()
 	if b, err := d2.AppendStat(nil, 0); err != nil || string(b) != "300 (second) S" {
 		t.Errorf("a new ProcDir reads %q, %v; want the second process", b, err)
+	}
+}
+
+// TestProcDirAppendStatConcurrent: AppendStat reads the held file with
+// pread, so goroutines sharing a ProcDir, and repeated calls, each get the
+// whole of stat.
+func TestProcDirAppendStatConcurrent(t *testing.T) {
+	r, err := hostroot.Native()
+	if err != nil {
+		t.Skipf("no native root: %v", err)
+	}
+	defer r.Close()
+	d, err := r.OpenProc(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	prefix := strconv.Itoa(os.Getpid()) + " ("
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			var buf []byte
+			for range 200 {
+				b, err := d.AppendStat(buf[:0], 0)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !strings.HasPrefix(string(b), prefix) || !strings.HasSuffix(string(b), "\n") {
+					errs <- fmt.Errorf("AppendStat read %q, not the whole stat", b)
+					return
+				}
+				buf = b
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -211,6 +211,18 @@ func openat(dirfd int, p *byte, name string, flags int) (int, error) {
 // block. The Stat size is never consulted: procfs
 // and sysfs report 0 or 4096 whatever the content.
 func ReadAll(fd int, dst []byte, limit int) (_ []byte, tooLarge bool, _ error) {
+	return readAll(fd, dst, limit, -1)
+}
+
+// ReadAllAt is ReadAll from the start of the file with pread, leaving the
+// descriptor's offset alone: reads of one descriptor from several
+// goroutines, or again and again, each see the whole file.
+func ReadAllAt(fd int, dst []byte, limit int) (_ []byte, tooLarge bool, _ error) {
+	return readAll(fd, dst, limit, 0)
+}
+
+// readAll reads with read when off < 0, else with pread from off on.
+func readAll(fd int, dst []byte, limit int, off int64) (_ []byte, tooLarge bool, _ error) {
 	start := len(dst)
 	for {
 		if len(dst) == cap(dst) {
@@ -230,7 +242,13 @@ func ReadAll(fd int, dst []byte, limit int) (_ []byte, tooLarge bool, _ error) {
 		if max := limit + 1 - (len(dst) - start); room > max {
 			room = max
 		}
-		n, err := unix.Read(fd, dst[len(dst):len(dst)+room])
+		var n int
+		var err error
+		if off < 0 {
+			n, err = unix.Read(fd, dst[len(dst):len(dst)+room])
+		} else {
+			n, err = unix.Pread(fd, dst[len(dst):len(dst)+room], off+int64(len(dst)-start))
+		}
 		if err == unix.EINTR {
 			continue
 		}

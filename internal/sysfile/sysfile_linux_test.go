@@ -200,3 +200,33 @@ func TestDirNames(t *testing.T) {
 		t.Errorf("DirNames: %d names, want %d", len(got), len(want))
 	}
 }
+
+// TestReadAllAt reads from the start whatever the descriptor's offset, and
+// leaves the offset alone.
+func TestReadAllAt(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "f")
+	content := strings.Repeat("0123456789", 5000)
+	if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Open(name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if _, err := unix.Seek(fd, 123, 0); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		b, tooLarge, err := ReadAllAt(fd, nil, 1<<20)
+		if err != nil || tooLarge || string(b) != content {
+			t.Fatalf("ReadAllAt = %d bytes, %v, %v", len(b), tooLarge, err)
+		}
+	}
+	if b, tooLarge, err := ReadAllAt(fd, nil, 100); err != nil || !tooLarge || string(b) != content[:100] {
+		t.Errorf("ReadAllAt past the limit = %q, %v, %v", b, tooLarge, err)
+	}
+	if off, _ := unix.Seek(fd, 0, 1); off != 123 {
+		t.Errorf("offset after ReadAllAt = %d, want 123", off)
+	}
+}
