@@ -204,7 +204,9 @@ func (d *ProcDir) AppendStat(dst []byte, limit int) ([]byte, error) {
 // reaped (a zombie is still there), or, on Roots read by name, its directory
 // removed or now another process's. After a read failed with
 // fs.ErrNotExist, it tells a process that exited from a file it does not
-// have.
+// have. Like a successful AppendStat, a false answer proves every answer
+// the ProcDir gave before was this process's: a reader that does not need
+// stat confirms with Gone (on a procfs, a one-byte read of the held file).
 func (d *ProcDir) Gone() bool {
 	if d.gone.Load() {
 		return true
