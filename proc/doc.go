@@ -16,6 +16,10 @@
 //	FieldNamespaces  /proc/PID/ns/* (link text only)
 //	FieldCgroups     /proc/PID/cgroup
 //
+// Outside scans, UIDMap reads /proc/PID/uid_map and LastCapability reads
+// /proc/sys/kernel/cap_last_cap; CapabilityNames decodes the capability
+// sets of status into the kernel's names.
+//
 // Links are read with Readlink and never followed, so Exe and Cwd are paths
 // in the process's own mount namespace; enter it with Root.ProcRoot.
 //
