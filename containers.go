@@ -26,12 +26,18 @@ type Options struct {
 	// Resources reads each container's memory, CPU and pids figures from
 	// the Root's /sys/fs/cgroup (Inventory only).
 	Resources bool
+	// Posture computes each container's security posture (Inventory only;
+	// see Container.Posture). It adds FieldStatus to Fields.
+	Posture bool
 }
 
 func (o *Options) fields() proc.Field {
 	f := proc.DefaultFields
 	if o != nil && o.Fields != 0 {
 		f = o.Fields
+	}
+	if o != nil && o.Posture {
+		f |= proc.FieldStatus
 	}
 	return f | proc.FieldCgroups
 }
@@ -188,6 +194,16 @@ type Container struct {
 	Resources *cgroup.Resources
 	// ResourcesErr says why Resources is nil although asked for.
 	ResourcesErr error
+	// Posture is what the container can do to its host, set whenever
+	// Options.Posture asks for it. Parts that could not be read (the
+	// container exited meanwhile, a link was denied) are left empty and
+	// PostureErr says which and why.
+	Posture *Posture
+	// PostureErr joins the reasons parts of Posture are missing, each
+	// prefixed with the part: "privilege", "privileged", "namespaces",
+	// "user", "mounts" or "devices". A Posture with a non-nil PostureErr
+	// may miss findings.
+	PostureErr error
 }
 
 // Inventory is one scan's processes and the containers they form.
@@ -211,6 +227,17 @@ func (inv *Inventory) Host() []*proc.Process {
 }
 
 // TakeInventory scans every process and groups them into containers.
+//
+// With Options.Posture it then reads, once, the host's side of every
+// posture: the namespaces of the host's init (PID 1; when PID 1 runs in a
+// container, is a pod's pause process or its namespace links cannot be
+// read, the lowest PID that can stand for the host, usually a kernel
+// thread), the host's capability limit (cap_last_cap and init's bounding
+// set) and the host mount table (mounts.Host, with its fallbacks); and,
+// per container, its init process's namespace links, uid_map, mountinfo
+// and /dev (through Root.ProcRoot). That costs about one process's read
+// per container, plus its /dev walk. Only a cancelled ctx fails the
+// inventory; what cannot be read is in each Container's PostureErr.
 func TakeInventory(ctx context.Context, r *hostroot.Root, opts *Options) (*Inventory, error) {
 	inv := &Inventory{}
 	if err := Scan(ctx, r, opts, func(p *proc.Process) error {
@@ -222,6 +249,11 @@ func TakeInventory(ctx context.Context, r *hostroot.Root, opts *Options) (*Inven
 	inv.Containers = group(inv.Processes)
 	if opts != nil && opts.Resources {
 		readResources(ctx, r, inv)
+	}
+	if opts != nil && opts.Posture {
+		if err := readPostures(ctx, r, inv); err != nil {
+			return nil, err
+		}
 	}
 	return inv, nil
 }
@@ -294,4 +326,27 @@ func readResources(ctx context.Context, r *hostroot.Root, inv *Inventory) {
 		}
 		c.Resources = res
 	}
+}
+
+// readPostures fills every container's Posture.
+func readPostures(ctx context.Context, r *hostroot.Root, inv *Inventory) error {
+	if len(inv.Containers) == 0 {
+		return nil
+	}
+	host := readPostureHost(ctx, r, inv.Processes)
+	byPID := make(map[int]*proc.Process, len(inv.Processes))
+	for _, p := range inv.Processes {
+		byPID[p.PID] = p
+	}
+	for _, c := range inv.Containers {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		members := make([]*proc.Process, 0, len(c.PIDs))
+		for _, pid := range c.PIDs {
+			members = append(members, byPID[pid])
+		}
+		c.Posture, c.PostureErr = containerPosture(ctx, r, c, members, host)
+	}
+	return ctx.Err()
 }

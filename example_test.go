@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/hostscope/hostscope"
 	"github.com/hostscope/hostscope/hostroot/hostroottest"
 )
 
@@ -28,4 +29,27 @@ func Example() {
 	}
 	// Output:
 	// Debian GNU/Linux 12 (bookworm)
+}
+
+// Findings turns a posture into the rules it breaks, most exposing first,
+// each with a one-line reason.
+func ExamplePosture_Findings() {
+	p := &hostscope.Posture{
+		Capabilities:      []string{"CAP_CHOWN", "CAP_SYS_ADMIN"},
+		AddedCapabilities: []string{"CAP_SYS_ADMIN"},
+		Seccomp:           "filter",
+		Root:              true,
+		HostNamespaces:    []string{"cgroup", "net", "time", "user"},
+		HostMounts: []hostscope.HostMount{
+			{Source: "/run/docker.sock", Target: "/var/run/docker.sock", Sensitive: "docker.sock"},
+			{Source: "/srv/data", Target: "/data"},
+		},
+	}
+	for _, f := range p.Findings() {
+		fmt.Printf("%s: %s\n", f.Rule, f.Reason)
+	}
+	// Output:
+	// sensitive-mount: host /run/docker.sock (runtime socket docker.sock) mounted read-write at /var/run/docker.sock, as the host's root
+	// host-namespace: host net namespace: uses the host's network stack and its localhost services
+	// added-capabilities: capabilities beyond the runtime's default: CAP_SYS_ADMIN
 }

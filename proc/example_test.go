@@ -106,3 +106,14 @@ func ExampleRead() {
 	// bash 1 read /proc/80/status: no such file or directory
 	// read /proc/99: no such file or directory
 }
+
+// CapabilityNames decodes the capability masks of /proc/PID/status.
+func ExampleCapabilityNames() {
+	// CapBnd of a container started with docker run --cap-drop ALL --cap-add NET_ADMIN.
+	fmt.Println(proc.CapabilityNames(0x0000000000001000))
+	// A set with a bit the table does not know yet keeps it by number.
+	fmt.Println(proc.CapabilityNames(1<<21 | 1<<45))
+	// Output:
+	// [CAP_NET_ADMIN]
+	// [CAP_SYS_ADMIN CAP_45]
+}
