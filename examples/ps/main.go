@@ -6,16 +6,38 @@
 //	go run ./examples/ps --tree                # the process tree
 //	go run ./examples/ps --json                # JSON Lines, one process per line
 //	go run ./examples/ps --root /host --json   # a host mounted at /host
+//	go run ./examples/ps --risky               # containers with posture findings, most exposed first
 //
 // The JSON output is a stable contract: one object per process with pid,
 // ppid, comm, state, cmdline (list), exe, uid (real), start_time (RFC 3339),
 // nspid (list) and container (null, or id, runtime, pod_uid, qos, name,
-// image, pod_name, pod_namespace, sandbox, pod_id). Absent values are "",
-// 0, false, [] or null. Fields may be added; none changes meaning.
+// image, pod_name, pod_namespace, sandbox, pod_id, and posture). Absent
+// values are "", 0, false, [] or null. Fields may be added; none changes
+// meaning.
+//
+// posture (hostscope.Posture) is {privileged, capabilities (the bounding
+// set), added_capabilities, seccomp, no_new_privs, root, user_namespace,
+// host_namespaces, host_mounts: [{source, target, read_only, sensitive}],
+// devices, findings: [{rule, subject, reason}], error}; sensitive is the
+// name of the sensitive location a mount exposes, "" for none. --json
+// computes it for every container (a few files per container, next to
+// several per process); --no-posture leaves it out, and the process lines
+// then stream as they are read instead of after the whole scan.
+//
+// --risky lists only the containers whose posture breaks a rule, one line
+// each: short ID, runtime, name, and the findings' reasons joined by "; ".
+// The most exposed come first: containers are compared by their findings in
+// the order hostscope.Rules gives them (privileged, writable sensitive
+// mounts, host namespaces, added capabilities, read-only sensitive mounts,
+// seccomp disabled, devices), the one whose first finding comes earlier in
+// that order first; on a tie the next findings decide, then more findings
+// before fewer, then runtime, name and ID. A container whose posture could
+// not be read whole is marked "(posture incomplete)".
 package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,6 +46,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -40,6 +63,8 @@ func main() {
 	flag.BoolVar(&cfg.json, "json", false, "print JSON Lines, one process per line")
 	flag.BoolVar(&cfg.tree, "tree", false, "draw the process tree")
 	flag.BoolVar(&cfg.noNames, "no-names", false, "do not read the runtimes' state files for container names and images")
+	flag.BoolVar(&cfg.noPosture, "no-posture", false, "with --json, do not compute the containers' security posture")
+	flag.BoolVar(&cfg.risky, "risky", false, "list only the containers with posture findings, most exposed first, with the reasons")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "ps: unexpected argument %q\n", flag.Arg(0))
@@ -62,6 +87,8 @@ type config struct {
 	root       string
 	json, tree bool
 	noNames    bool
+	noPosture  bool
+	risky      bool
 	openRoot   func() (*hostroot.Root, error) // tests replace it
 }
 
@@ -85,16 +112,23 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		Fields:  proc.FieldStat | proc.FieldStatus | proc.FieldCmdline | proc.FieldExe | proc.FieldCgroups,
 		NoNames: cfg.noNames,
 	}
-	if cfg.json {
+	if cfg.json && cfg.noPosture && !cfg.risky {
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
 		return hostscope.Scan(ctx, root, opts, func(p *proc.Process) error {
 			return enc.Encode(psjson.FromProcess(p))
 		})
 	}
+	opts.Posture = cfg.risky || cfg.json
 	inv, err := hostscope.TakeInventory(ctx, root, opts)
 	if err != nil {
 		return err
+	}
+	if cfg.risky {
+		return printRisky(w, inv.Containers)
+	}
+	if cfg.json {
+		return printJSON(w, inv)
 	}
 	users := readUsers(root)
 	if cfg.tree {
@@ -231,4 +265,76 @@ func printTree(w io.Writer, t *proc.Tree, users map[uint32]string) error {
 		}
 	}
 	return nil
+}
+
+// printJSON writes one line per process, each container object carrying
+// its container's posture.
+func printJSON(w io.Writer, inv *hostscope.Inventory) error {
+	postures := map[string]*psjson.Posture{}
+	for _, c := range inv.Containers {
+		postures[c.Runtime+"/"+c.ID] = psjson.FromPosture(c.Posture, c.PostureErr)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for _, p := range inv.Processes {
+		j := psjson.FromProcess(p)
+		if c := j.Container; c != nil && c.ID != "" {
+			c.Posture = postures[c.Runtime+"/"+c.ID]
+		}
+		if err := enc.Encode(j); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// printRisky writes the containers with findings, most exposed first (see
+// the package doc for the order).
+func printRisky(w io.Writer, ctrs []*hostscope.Container) error {
+	type risky struct {
+		c        *hostscope.Container
+		findings []hostscope.Finding
+	}
+	var list []risky
+	for _, c := range ctrs {
+		if fs := c.Posture.Findings(); len(fs) > 0 {
+			list = append(list, risky{c, fs})
+		}
+	}
+	rank := map[hostscope.Rule]int{}
+	for i, r := range hostscope.Rules {
+		rank[r] = i
+	}
+	slices.SortStableFunc(list, func(a, b risky) int {
+		for i := 0; i < len(a.findings) && i < len(b.findings); i++ {
+			if d := rank[a.findings[i].Rule] - rank[b.findings[i].Rule]; d != 0 {
+				return d
+			}
+		}
+		if d := len(b.findings) - len(a.findings); d != 0 {
+			return d
+		}
+		return cmp.Or(strings.Compare(a.c.Runtime, b.c.Runtime), strings.Compare(a.c.Name, b.c.Name), strings.Compare(a.c.ID, b.c.ID))
+	})
+	for _, r := range list {
+		reasons := make([]string, len(r.findings))
+		for i, f := range r.findings {
+			reasons[i] = f.Reason
+		}
+		line := fmt.Sprintf("%s %s %s: %s", shortID(r.c.ID), orDash(r.c.Runtime), orDash(r.c.Name), strings.Join(reasons, "; "))
+		if r.c.PostureErr != nil {
+			line += " (posture incomplete)"
+		}
+		if _, err := fmt.Fprintln(w, clean(line)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -32,7 +33,7 @@ func status(pid, ppid int, comm string, uid int, nspid string) string {
 }
 
 func memHost() *hostroottest.Host {
-	return hostroottest.New().
+	h := hostroottest.New().
 		File("/proc/stat", "cpu  1 1 1 1\nbtime 1700000000\n").
 		File("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nwww:x:33:33::/var/www:/bin/false\n").
 		File("/proc/1/stat", stat(1, 0, "init", 0x400100)).
@@ -50,7 +51,26 @@ func memHost() *hostroottest.Host {
 		Symlink("/proc/50/exe", "/usr/sbin/nginx (deleted)").
 		File("/proc/50/cgroup", "0::/system.slice/docker-"+ctrID+".scope\n").
 		File("/var/lib/docker/containers/"+ctrID+"/config.v2.json",
-			`{"ID":"`+ctrID+`","Name":"/web","Config":{"Image":"nginx:1.25"}}`)
+			`{"ID":"`+ctrID+`","Name":"/web","Config":{"Image":"nginx:1.25"}}`).
+		// What the posture reads: the host's capability limit, its
+		// namespaces and mount table, and the container's.
+		File("/proc/sys/kernel/cap_last_cap", "40\n").
+		File("/proc/1/mountinfo", "21 1 254:0 / / rw - ext4 /dev/vda rw\n25 21 0:25 / /run rw - tmpfs tmpfs rw\n").
+		File("/proc/50/mountinfo", "600 500 0:40 / / rw - overlay overlay rw\n"+
+			"601 600 254:0 /var/lib/docker/containers/"+ctrID+"/hosts /etc/hosts rw - ext4 /dev/vda rw\n"+
+			"602 600 254:0 /srv/www /var/www ro - ext4 /dev/vda rw\n").
+		File("/proc/50/uid_map", "         0          0 4294967295\n").
+		Device("/ctr/50/dev/null", hostroottest.Char, 1, 3, 0o666).
+		ProcRoot(50, "/ctr/50")
+	for name, ino := range map[string]int{"cgroup": 10, "ipc": 11, "mnt": 12, "net": 13, "pid": 14, "time": 15, "user": 16, "uts": 17} {
+		h.Symlink("/proc/1/ns/"+name, fmt.Sprintf("%s:[%d]", name, ino))
+		ctr := ino + 100
+		if name == "user" || name == "time" {
+			ctr = ino
+		}
+		h.Symlink("/proc/50/ns/"+name, fmt.Sprintf("%s:[%d]", name, ctr))
+	}
+	return h
 }
 
 func runPS(t *testing.T, cfg config, root func() (*hostroot.Root, error)) string {
@@ -93,10 +113,25 @@ func TestJSONContract(t *testing.T) {
 		{"pid": 50.0, "ppid": 1.0, "comm": "nginx", "state": "S", "cmdline": []any{"nginx: master process"},
 			"exe": "/usr/sbin/nginx", "uid": 33.0, "start_time": start, "nspid": []any{50.0, 1.0},
 			"container": map[string]any{"id": ctrID, "runtime": "docker", "pod_uid": "", "qos": "",
-				"name": "web", "image": "nginx:1.25", "pod_name": "", "pod_namespace": "", "sandbox": false, "pod_id": ""}},
+				"name": "web", "image": "nginx:1.25", "pod_name": "", "pod_namespace": "", "sandbox": false, "pod_id": "",
+				"posture": map[string]any{"privileged": false, "capabilities": []any{}, "added_capabilities": []any{},
+					"seccomp": "disabled", "no_new_privs": false, "root": false, "user_namespace": false,
+					"host_namespaces": []any{"time", "user"},
+					"host_mounts":     []any{map[string]any{"source": "/srv/www", "target": "/var/www", "read_only": true, "sensitive": ""}},
+					"devices":         []any{},
+					"findings": []any{map[string]any{"rule": "seccomp-disabled", "subject": "",
+						"reason": "seccomp disabled: every system call is reachable"}},
+					"error": ""}}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("ps --json (-want +got):\n%s", diff)
+	}
+
+	// --no-posture streams the same lines without it.
+	delete(want[2]["container"].(map[string]any), "posture")
+	got = decode(t, runPS(t, config{json: true, noPosture: true}, memRoot(t, memHost())))
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ps --json --no-posture (-want +got):\n%s", diff)
 	}
 }
 
@@ -128,6 +163,22 @@ func TestJSONSparseRoot(t *testing.T) {
 	p9["container"] = map[string]any{"id": ctrID, "runtime": "docker", "pod_uid": "", "qos": "",
 		"name": "", "image": "", "pod_name": "", "pod_namespace": "", "sandbox": false, "pod_id": ""}
 	want := []map[string]any{p7, p8, p9, empty(10)}
+	// PID 9's container has a posture made of nothing: every part is
+	// missing, and its error says so part by part.
+	if len(got) == 4 && got[2]["container"] != nil {
+		c := got[2]["container"].(map[string]any)
+		post, _ := c["posture"].(map[string]any)
+		msg, _ := post["error"].(string)
+		for _, part := range []string{"privilege: ", "namespaces: ", "user: ", "mounts: ", "devices: "} {
+			if !strings.Contains(msg, part) {
+				t.Errorf("sparse container's posture error %q does not name %q", msg, part)
+			}
+		}
+		if post["privileged"] != false || len(post["capabilities"].([]any)) != 0 || len(post["findings"].([]any)) != 0 {
+			t.Errorf("sparse container's posture has content: %v", post)
+		}
+		delete(c, "posture")
+	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("ps --json on a sparse root (-want +got):\n%s", diff)
 	}
@@ -170,5 +221,74 @@ func TestNative(t *testing.T) {
 				t.Errorf("own line: %v; want exe %s and a start time", m, exe)
 			}
 		}
+	}
+}
+
+// riskyCtr adds a docker container of one process to h: pid, its name,
+// bounding set, seccomp mode, the host namespaces it shares and extra
+// mountinfo lines.
+func riskyCtr(h *hostroottest.Host, pid int, name string, capBnd uint64, seccomp int, hostNS []string, mounts string) string {
+	id := strings.Repeat(fmt.Sprintf("%02x", pid), 32)
+	dir := fmt.Sprintf("/proc/%d", pid)
+	h.File(dir+"/stat", stat(pid, 1, "app", 0x400100)).
+		File(dir+"/status", status(pid, 1, "app", 0, fmt.Sprintf("%d\t1", pid))+
+			fmt.Sprintf("CapEff:\t%016x\nCapPrm:\t%016x\nCapBnd:\t%016x\nSeccomp:\t%d\n", capBnd, capBnd, capBnd, seccomp)).
+		File(dir+"/cmdline", "app\x00").
+		File(dir+"/cgroup", "0::/system.slice/docker-"+id+".scope\n").
+		File(dir+"/uid_map", "         0          0 4294967295\n").
+		File(dir+"/mountinfo", "600 500 0:40 / / rw - overlay overlay rw\n"+mounts).
+		Device(fmt.Sprintf("/ctr/%d/dev/null", pid), hostroottest.Char, 1, 3, 0o666).
+		ProcRoot(pid, fmt.Sprintf("/ctr/%d", pid)).
+		File("/var/lib/docker/containers/"+id+"/config.v2.json", `{"ID":"`+id+`","Name":"/`+name+`","Config":{"Image":"app:1"}}`)
+	for i, ns := range []string{"cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"} {
+		ino := 100 + i
+		if slices.Contains(hostNS, ns) {
+			ino = 10 + i
+		}
+		h.Symlink(fmt.Sprintf("%s/ns/%s", dir, ns), fmt.Sprintf("%s:[%d]", ns, ino))
+	}
+	return id
+}
+
+func TestRisky(t *testing.T) {
+	const docker, all = 0xa80425fb, 1<<41 - 1
+	h := hostroottest.New().
+		File("/proc/stat", "cpu  1 1 1 1\nbtime 1700000000\n").
+		File("/proc/sys/kernel/cap_last_cap", "40\n").
+		File("/proc/1/stat", stat(1, 0, "init", 0x400100)).
+		File("/proc/1/status", status(1, 0, "init", 0, "1")+"CapBnd:\t000001ffffffffff\n").
+		File("/proc/1/cgroup", "0::/init.scope\n").
+		File("/proc/1/mountinfo", "21 1 254:0 / / rw - ext4 /dev/vda rw\n25 21 0:25 / /run rw - tmpfs tmpfs rw\n")
+	for i, ns := range []string{"cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"} {
+		h.Symlink("/proc/1/ns/"+ns, fmt.Sprintf("%s:[%d]", ns, 10+i))
+	}
+	dflt := []string{"cgroup", "time", "user"}
+	riskyCtr(h, 100, "plain", docker, 2, dflt, "")
+	ids := map[string]string{
+		"admin":  riskyCtr(h, 101, "admin", docker|1<<21, 2, dflt, ""),
+		"netns":  riskyCtr(h, 102, "netns", docker, 0, append(dflt, "net"), ""),
+		"sock":   riskyCtr(h, 103, "sock", docker, 2, dflt, "601 600 0:25 /docker.sock /var/run/docker.sock rw - tmpfs tmpfs rw\n"),
+		"priv":   riskyCtr(h, 104, "priv", all, 0, dflt, ""),
+		"ro-etc": riskyCtr(h, 105, "ro-etc", docker, 2, dflt, "601 600 254:0 /etc /host/etc ro - ext4 /dev/vda rw\n"),
+		"admin2": riskyCtr(h, 106, "admin2", docker|1<<21, 0, dflt, ""),
+	}
+	got := runPS(t, config{risky: true}, memRoot(t, h))
+	line := func(name, reasons string) string { return ids[name][:12] + " docker " + name + ": " + reasons + "\n" }
+	want := line("priv", "privileged: every capability the host grants, as the host's root; seccomp disabled: every system call is reachable") +
+		line("sock", "host /run/docker.sock (runtime socket docker.sock) mounted read-write at /var/run/docker.sock, as the host's root") +
+		line("netns", "host net namespace: uses the host's network stack and its localhost services; seccomp disabled: every system call is reachable") +
+		line("admin2", "capabilities beyond the runtime's default: CAP_SYS_ADMIN; seccomp disabled: every system call is reachable") +
+		line("admin", "capabilities beyond the runtime's default: CAP_SYS_ADMIN") +
+		line("ro-etc", "host /etc (under /etc) mounted read-only at /host/etc")
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ps --risky (-want +got):\n%s", diff)
+	}
+
+	// A container whose posture is incomplete says so.
+	h.Remove("/proc/105/mountinfo")
+	h.File("/proc/105/status", status(105, 1, "app", 0, "105\t1")+"CapBnd:\t000001ffffffffff\nSeccomp:\t2\n")
+	got = runPS(t, config{risky: true}, memRoot(t, h))
+	if !strings.Contains(got, ids["ro-etc"][:12]+" docker ro-etc: privileged: every capability the host grants, as the host's root (posture incomplete)\n") {
+		t.Errorf("ps --risky with an unreadable mount table:\n%s", got)
 	}
 }

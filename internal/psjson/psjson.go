@@ -10,6 +10,7 @@ package psjson
 import (
 	"time"
 
+	"github.com/hostscope/hostscope"
 	"github.com/hostscope/hostscope/cgroup"
 	"github.com/hostscope/hostscope/proc"
 )
@@ -47,6 +48,9 @@ type Container struct {
 	Sandbox bool `json:"sandbox"`
 	// PodID is podman's pod ID (podman pods have no Kubernetes UID).
 	PodID string `json:"pod_id"`
+	// Posture is the container's security posture, present only when it
+	// was computed (ps --json computes it unless --no-posture is given).
+	Posture *Posture `json:"posture,omitempty"`
 }
 
 // FromContainer converts c; nil gives nil.
@@ -78,4 +82,75 @@ func FromProcess(p *proc.Process) Process {
 		j.StartTime = p.StartTime.UTC().Format(time.RFC3339Nano)
 	}
 	return j
+}
+
+// Posture is a container's security posture (hostscope.Posture), carried
+// by a container object as "posture" when it was computed.
+type Posture struct {
+	Privileged bool `json:"privileged"`
+	// Capabilities is the bounding set: every capability a process of the
+	// container holds or can gain.
+	Capabilities      []string `json:"capabilities"`
+	AddedCapabilities []string `json:"added_capabilities"`
+	// Seccomp is "disabled", "strict", "filter", or "" when unknown.
+	Seccomp    string `json:"seccomp"`
+	NoNewPrivs bool   `json:"no_new_privs"`
+	// Root is UID 0 inside the container's user namespace.
+	Root           bool        `json:"root"`
+	UserNamespace  bool        `json:"user_namespace"`
+	HostNamespaces []string    `json:"host_namespaces"`
+	HostMounts     []HostMount `json:"host_mounts"`
+	Devices        []string    `json:"devices"`
+	// Findings are the rules broken, most exposing first.
+	Findings []Finding `json:"findings"`
+	// Error says which parts could not be read; "" when none.
+	Error string `json:"error"`
+}
+
+// HostMount is a host path mounted into the container. Sensitive names the
+// sensitive location it exposes ("/", "/etc", "docker.sock", ...), "" when
+// none.
+type HostMount struct {
+	Source    string `json:"source"`
+	Target    string `json:"target"`
+	ReadOnly  bool   `json:"read_only"`
+	Sensitive string `json:"sensitive"`
+}
+
+// Finding is one rule a posture breaks.
+type Finding struct {
+	Rule    string `json:"rule"`
+	Subject string `json:"subject"`
+	Reason  string `json:"reason"`
+}
+
+// FromPosture converts p and the reason parts of it are missing; nil p
+// gives nil. Lists are empty rather than null.
+func FromPosture(p *hostscope.Posture, err error) *Posture {
+	if p == nil {
+		return nil
+	}
+	j := &Posture{
+		Privileged: p.Privileged, Capabilities: orEmpty(p.Capabilities), AddedCapabilities: orEmpty(p.AddedCapabilities),
+		Seccomp: p.Seccomp, NoNewPrivs: p.NoNewPrivs, Root: p.Root, UserNamespace: p.UserNamespace,
+		HostNamespaces: orEmpty(p.HostNamespaces), HostMounts: []HostMount{}, Devices: orEmpty(p.Devices),
+		Findings: []Finding{},
+	}
+	for _, m := range p.HostMounts {
+		j.HostMounts = append(j.HostMounts, HostMount{Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly, Sensitive: m.Sensitive})
+	}
+	for _, f := range p.Findings() {
+		j.Findings = append(j.Findings, Finding{Rule: string(f.Rule), Subject: f.Subject, Reason: f.Reason})
+	}
+	if err != nil {
+		j.Error = err.Error()
+	}
+	return j
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
