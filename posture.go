@@ -28,10 +28,15 @@ import (
 // the weakest seccomp mode, and no_new_privs only when all have it.
 type Posture struct {
 	// Privileged is true when the bounding set holds every capability the
-	// host can grant: every capability the kernel knows (cap_last_cap)
-	// that the host's own init holds in its bounding set. A host whose init
-	// lacks a capability cannot give it to any container, so a container
-	// with all the rest is as privileged as the host allows.
+	// host can grant: every capability the kernel knows (cap_last_cap) up
+	// to CAP_AUDIT_READ (37) that the host's own init holds in its
+	// bounding set. A host whose init lacks a capability cannot give it to
+	// any container, so a container with all the rest is as privileged as
+	// the host allows. The capabilities of Linux 5.8 and 5.9 (CAP_PERFMON,
+	// CAP_BPF, CAP_CHECKPOINT_RESTORE) are not required: runtimes built
+	// before them give a privileged container everything up to
+	// CAP_AUDIT_READ and no more (docker 20.10 does), and CAP_SYS_ADMIN
+	// covers what they split off.
 	Privileged bool
 	// Capabilities is the bounding set's names (proc.CapabilityNames): every
 	// capability a process of the container holds or can gain by executing
@@ -305,6 +310,10 @@ type postureHost struct {
 	mountsErr error
 }
 
+// capAuditRead is the last capability every runtime in use knows (Linux
+// 3.16); see Posture.Privileged.
+const capAuditRead = 37
+
 // hostRefTries bounds how many host processes are tried as the namespace
 // reference before giving up (PID 1 or a kernel thread normally answers).
 const hostRefTries = 32
@@ -319,10 +328,7 @@ func readPostureHost(ctx context.Context, r *hostroot.Root, procs []*proc.Proces
 	if err != nil {
 		h.capsErr = err
 	} else {
-		h.grantable = 1<<(last+1) - 1
-		if last == 63 {
-			h.grantable = ^uint64(0)
-		}
+		h.grantable = 1<<(min(last, capAuditRead)+1) - 1
 		for _, p := range procs {
 			if isHostCandidate(p) && !p.KernelThread && p.Missing[proc.FieldStatus] == nil && p.CapBnd != 0 {
 				h.grantable &= p.CapBnd

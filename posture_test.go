@@ -225,6 +225,22 @@ func TestPostureFindings(t *testing.T) {
 		},
 		want: []hostscope.Finding{{Rule: hostscope.RulePrivileged, Reason: "privileged: every capability the host grants, as the host's root"}},
 	}, {
+		// docker 20.10 knows capabilities up to CAP_AUDIT_READ (37) and
+		// grants a privileged container those.
+		name:    "privileged by a runtime that knows 38 capabilities",
+		hostBnd: allCaps,
+		members: func() []member {
+			m := defaultMember()
+			m.capBnd, m.capEff = 1<<38-1, 1<<38-1
+			return []member{m}
+		},
+		edit: func(p *hostscope.Posture) {
+			all := capNames(1<<38 - 1)
+			p.Privileged, p.Capabilities, p.Effective, p.Permitted = true, all, all, all
+			p.AddedCapabilities = capNames((1<<38 - 1) &^ dockerCaps)
+		},
+		want: []hostscope.Finding{{Rule: hostscope.RulePrivileged, Reason: "privileged: every capability the host grants, as the host's root"}},
+	}, {
 		// The same set on a host that can grant CAP_SYS_RESOURCE is many
 		// added capabilities, not privileged.
 		name:    "all but one capability",
