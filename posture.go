@@ -93,13 +93,15 @@ type HostMount struct {
 	// ReadOnly is the mount's read-only flag.
 	ReadOnly bool
 	// Sensitive names the sensitive location the mount exposes, empty when
-	// it exposes none. It is one of "/" (the host's root), "/proc", "/sys",
-	// "/dev", "/etc", "/root", "/home", "/var/lib/kubelet" (the source is
-	// that directory or lies below it), a runtime socket's base name
-	// ("docker.sock", "containerd.sock", "crio.sock", "podman.sock",
-	// "cri-dockerd.sock") wherever it lies, or "runtime sockets" for a
-	// directory holding a runtime socket's usual place (/run, /var/run,
-	// /run/containerd, ...).
+	// it exposes none. It is, in this order of precedence:
+	//   - a runtime socket's base name ("docker.sock", "containerd.sock",
+	//     "crio.sock", "podman.sock", "cri-dockerd.sock") wherever it lies;
+	//   - "/" for the host's root;
+	//   - "/proc", "/sys", "/dev", "/etc", "/root", "/home" or
+	//     "/var/lib/kubelet" when the source is that directory, lies below
+	//     it, or holds it (a mount of /var holds /var/lib/kubelet);
+	//   - "runtime sockets" for a directory holding a runtime socket's
+	//     usual place (/run, /var/run, /run/containerd, ...).
 	Sensitive string
 }
 
@@ -684,16 +686,21 @@ func sensitive(p string) string {
 	if p == "/" {
 		return "/"
 	}
-	for _, loc := range socketLocations {
-		for _, l := range []string{loc, "/var" + loc} {
-			if rel, ok := below(l, p); ok && rel != "" {
-				return "runtime sockets"
-			}
-		}
-	}
 	for _, d := range sensitiveDirs {
 		if _, ok := below(p, d); ok {
 			return d
+		}
+	}
+	for _, d := range sensitiveDirs {
+		if _, ok := below(d, p); ok {
+			return d
+		}
+	}
+	for _, loc := range socketLocations {
+		for _, l := range []string{loc, "/var" + loc} {
+			if _, ok := below(l, p); ok {
+				return "runtime sockets"
+			}
 		}
 	}
 	return ""

@@ -349,6 +349,17 @@ func TestPostureFindings(t *testing.T) {
 			{Rule: hostscope.RuleSensitiveMountReadOnly, Subject: "/host-run", Reason: "host /run (holds runtime sockets) mounted read-only at /host-run"},
 		},
 	}, {
+		// --device /dev/fuse: one node beyond the defaults.
+		name:    "device",
+		hostBnd: allCaps,
+		members: func() []member {
+			m := defaultMember()
+			m.devices = []string{"/dev/fuse"}
+			return []member{m}
+		},
+		edit: func(p *hostscope.Posture) { p.Devices = []string{"/dev/fuse"} },
+		want: []hostscope.Finding{{Rule: hostscope.RuleDevices, Reason: "device nodes: /dev/fuse"}},
+	}, {
 		name:    "seccomp unconfined",
 		hostBnd: allCaps,
 		members: func() []member {
