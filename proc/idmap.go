@@ -31,8 +31,10 @@ func UIDMap(r *hostroot.Root, pid int) ([]IDMapping, error) {
 }
 
 // parseIDMap parses uid_map or gid_map content: lines of three decimal
-// numbers, inside, outside and count, padded with spaces. A count of 0 or a
-// range reaching 2^32 is malformed: the kernel accepts neither (4294967295 is no ID).
+// numbers, inside, outside and count, padded with spaces. A count of 0, a
+// range reaching 2^32 (4294967295 is no ID), ranges that overlap on either
+// side and more than 340 lines are malformed: the kernel accepts none of
+// them, so each ID maps one way.
 func parseIDMap(data []byte, name string) ([]IDMapping, error) {
 	var out []IDMapping
 	for lineNo := 1; len(data) > 0; lineNo++ {
@@ -59,9 +61,27 @@ func parseIDMap(data []byte, name string) ([]IDMapping, error) {
 		if m.Count == 0 || uint64(m.Inside)+uint64(m.Count) >= 1<<32 || uint64(m.Outside)+uint64(m.Count) >= 1<<32 {
 			return nil, fmt.Errorf("%w: %s line %d: range %d %d %d is empty or reaches 2^32", hostroot.ErrMalformed, name, lineNo, m.Inside, m.Outside, m.Count)
 		}
+		for _, prev := range out {
+			if overlap(prev.Inside, m.Inside, prev.Count, m.Count) || overlap(prev.Outside, m.Outside, prev.Count, m.Count) {
+				return nil, fmt.Errorf("%w: %s line %d: range %d %d %d overlaps an earlier one", hostroot.ErrMalformed, name, lineNo, m.Inside, m.Outside, m.Count)
+			}
+		}
+		if len(out) == maxIDMapLines {
+			return nil, fmt.Errorf("%w: %s line %d: more than %d mappings", hostroot.ErrMalformed, name, lineNo, maxIDMapLines)
+		}
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// maxIDMapLines is the kernel's limit on the lines of a map
+// (UID_GID_MAP_MAX_EXTENTS).
+const maxIDMapLines = 340
+
+// overlap reports whether the ranges of n1 IDs from a and n2 IDs from b
+// share an ID.
+func overlap(a, b, n1, n2 uint32) bool {
+	return uint64(a) < uint64(b)+uint64(n2) && uint64(b) < uint64(a)+uint64(n1)
 }
 
 // MapToInside translates id, as the reader of the map sees it, to the ID

@@ -2,7 +2,9 @@ package proc
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -28,6 +30,10 @@ func TestParseIDMap(t *testing.T) {
 		{"past 2^32", "1 0 4294967295\n", nil, true},
 		{"negative", "0 -1 1\n", nil, true},
 		{"too large", "0 4294967296 1\n", nil, true},
+		{"outside overlaps", "2 1000 1\n0 1000 1\n", nil, true},
+		{"inside overlaps", "0 1000 10\n9 2000 1\n", nil, true},
+		{"adjacent", "0 1000 10\n10 1010 1\n", []IDMapping{{0, 1000, 10}, {10, 1010, 1}}, false},
+		{"341 lines", strings.Repeat("0 0 1\n", 1) + manyLines(340), nil, true},
 	} {
 		got, err := parseIDMap([]byte(tc.content), "/proc/7/uid_map")
 		if tc.bad {
@@ -44,6 +50,15 @@ func TestParseIDMap(t *testing.T) {
 			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
 		}
 	}
+}
+
+// manyLines is n distinct one-ID mappings from ID 1 on.
+func manyLines(n int) string {
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "%d %d 1\n", i, i)
+	}
+	return b.String()
 }
 
 func TestMapToInside(t *testing.T) {
@@ -95,7 +110,7 @@ func FuzzParseIDMap(f *testing.F) {
 			if m.Count == 0 || uint64(m.Inside)+uint64(m.Count) >= 1<<32 || uint64(m.Outside)+uint64(m.Count) >= 1<<32 {
 				t.Fatalf("accepted %+v", m)
 			}
-			if in, ok := MapToInside(ms, m.Outside); !ok || in > m.Inside {
+			if in, ok := MapToInside(ms, m.Outside); !ok || in != m.Inside {
 				t.Fatalf("MapToInside(%d) = %d, %v for %+v", m.Outside, in, ok, m)
 			}
 		}
