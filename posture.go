@@ -73,8 +73,18 @@ type Posture struct {
 	// "uts", in that order: those whose inode equals the host reference
 	// process's (PID 1, or see TakeInventory).
 	HostNamespaces []string
-	// HostMounts are the host paths mounted into the container, by target
-	// (see hostMounts for which mounts count).
+	// HostMounts are the host paths mounted into the container, by target:
+	// the init process's mounts whose file system and root map, through
+	// the host's mount table, to a host path. Left out are the container's
+	// own root file system, the kernel file systems the runtime mounts at
+	// their usual places (proc at /proc, sysfs at /sys, cgroups under
+	// /sys/fs/cgroup, ...; they share the host's superblock when the
+	// container shares the namespace they belong to, which
+	// RuleHostNamespace reports), the runtime's files for this container
+	// (a path component is its ID, its sandbox's ID or its pod's UID:
+	// /etc/hosts, a pod's volumes), bind mounts of the default device
+	// nodes, and the submounts a recursive bind brings along (-v /:/host
+	// is one entry, not one per host mount).
 	HostMounts []HostMount
 	// Devices are the device nodes under the container's /dev beyond the
 	// harmless set every runtime creates (null, zero, full, random,
