@@ -81,12 +81,14 @@ func buildPS(t *testing.T) string {
 	return bin
 }
 
-// runPS runs ps --json and returns psFields of each line by PID. The
-// HOST_* variables are cleared so that, without --root, ps reads this
-// machine.
+// runPS runs ps --json --no-posture and returns psFields of each line by
+// PID. The HOST_* variables are cleared so that, without --root, ps reads
+// this machine. A snapshot does not hold what a container's posture reads
+// (uid_map, cap_last_cap, a process's root directory), so the posture is
+// left out of the comparison.
 func runPS(t *testing.T, bin string, args ...string) map[int]map[string]any {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"--json"}, args...)...)
+	cmd := exec.Command(bin, append([]string{"--json", "--no-posture"}, args...)...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "HOST_") {
 			cmd.Env = append(cmd.Env, kv)
