@@ -595,3 +595,22 @@ func contains(s []string, v string) bool {
 	}
 	return false
 }
+
+// BenchmarkTakeInventoryPosture measures what Options.Posture adds to an
+// inventory of an in-memory host with one container of two processes.
+func BenchmarkTakeInventoryPosture(b *testing.B) {
+	x := defaultMember()
+	x.pid, x.nspid = 101, "101\t7"
+	for _, posture := range []bool{false, true} {
+		b.Run(fmt.Sprintf("posture=%v", posture), func(b *testing.B) {
+			root := hostroottest.MustRoot(b, postureHost(allCaps, defaultMember(), x))
+			opts := &hostscope.Options{Posture: posture, NoNames: true}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := hostscope.TakeInventory(context.Background(), root, opts); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
