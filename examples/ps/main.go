@@ -32,7 +32,8 @@
 // seccomp disabled, devices), the one whose first finding comes earlier in
 // that order first; on a tie the next findings decide, then more findings
 // before fewer, then runtime, name and ID. A container whose posture could
-// not be read whole is marked "(posture incomplete)".
+// not be read whole is marked "(posture incomplete)". --risky prints this
+// text even with --json, whose lines carry the same findings.
 package main
 
 import (
