@@ -26,12 +26,20 @@ type Options struct {
 	// Resources reads each container's memory, CPU and pids figures from
 	// the Root's /sys/fs/cgroup (Inventory only).
 	Resources bool
+	// Sockets adds proc.FieldSockets: each process's descriptors and
+	// sockets, and in an Inventory each container's Listening and
+	// Established sockets. It reads a link per descriptor of every process
+	// and the socket tables once per network namespace.
+	Sockets bool
 }
 
 func (o *Options) fields() proc.Field {
 	f := proc.DefaultFields
 	if o != nil && o.Fields != 0 {
 		f = o.Fields
+	}
+	if o != nil && o.Sockets {
+		f |= proc.FieldSockets
 	}
 	return f | proc.FieldCgroups
 }
@@ -188,6 +196,15 @@ type Container struct {
 	Resources *cgroup.Resources
 	// ResourcesErr says why Resources is nil although asked for.
 	ResourcesErr error
+	// Listening and Established are the sockets of the container's
+	// processes that Listening and Established return for each of them,
+	// each socket once however many members share it (a forking server's
+	// workers share its listener), in the order of ascending PID, then
+	// descriptor. Filled when Options.Sockets is set. A container that
+	// shares the host's network namespace lists only the sockets its own
+	// processes hold.
+	Listening   []proc.Socket
+	Established []proc.Socket
 }
 
 // Inventory is one scan's processes and the containers they form.
@@ -245,6 +262,8 @@ func group(procs []*proc.Process) []*Container {
 			out = append(out, ct)
 		}
 		ct.PIDs = append(ct.PIDs, p.PID)
+		ct.Listening = filterSockets(ct.Listening, p.Sockets, isListening)
+		ct.Established = filterSockets(ct.Established, p.Sockets, isEstablished)
 		members[key][p.PID] = true
 		if n := len(p.NSpid); n > 1 && p.NSpid[n-1] == 1 && (ct.InitPID == 0 || p.PID < ct.InitPID) {
 			ct.InitPID = p.PID

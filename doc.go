@@ -18,9 +18,11 @@
 //   - dev: block and character devices from /sys, the udev database and /dev;
 //   - cgroup: /proc/PID/cgroup, container identity from cgroup paths, and
 //     per-container resource figures;
-//   - proc: every process as typed, plain-data structs, streamed;
+//   - proc: every process as typed, plain-data structs, streamed, with its
+//     open descriptors and sockets on request;
 //   - hostscope (this package): containers with their processes, names and
-//     images from the runtimes' own state files.
+//     images from the runtimes' own state files, and (Options.Sockets) the
+//     sockets each container listens on and is connected with.
 //
 // The examples directory holds real programs: ps, lsblk, a snapshot tool
 // that turns a machine into a test fixture, and a deployable DaemonSet agent.
