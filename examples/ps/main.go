@@ -6,12 +6,16 @@
 //	go run ./examples/ps --tree                # the process tree
 //	go run ./examples/ps --json                # JSON Lines, one process per line
 //	go run ./examples/ps --root /host --json   # a host mounted at /host
+//	go run ./examples/ps --sockets             # and each process's sockets
 //
 // The JSON output is a stable contract: one object per process with pid,
 // ppid, comm, state, cmdline (list), exe, uid (real), start_time (RFC 3339),
 // nspid (list) and container (null, or id, runtime, pod_uid, qos, name,
-// image, pod_name, pod_namespace, sandbox, pod_id). Absent values are "",
-// 0, false, [] or null. Fields may be added; none changes meaning.
+// image, pod_name, pod_namespace, sandbox, pod_id); with --sockets, also
+// sockets (list of protocol, local_address, local_port, remote_address,
+// remote_port, state, inode; a unix socket's local_address is its path).
+// Absent values are "", 0, false, [] or null. Fields may be added; none
+// changes meaning.
 package main
 
 import (
@@ -22,6 +26,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -40,6 +45,7 @@ func main() {
 	flag.BoolVar(&cfg.json, "json", false, "print JSON Lines, one process per line")
 	flag.BoolVar(&cfg.tree, "tree", false, "draw the process tree")
 	flag.BoolVar(&cfg.noNames, "no-names", false, "do not read the runtimes' state files for container names and images")
+	flag.BoolVar(&cfg.sockets, "sockets", false, "list each process's sockets (a SOCKETS column; sockets in --json)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "ps: unexpected argument %q\n", flag.Arg(0))
@@ -62,6 +68,7 @@ type config struct {
 	root       string
 	json, tree bool
 	noNames    bool
+	sockets    bool
 	openRoot   func() (*hostroot.Root, error) // tests replace it
 }
 
@@ -84,11 +91,15 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 	opts := &hostscope.Options{
 		Fields:  proc.FieldStat | proc.FieldStatus | proc.FieldCmdline | proc.FieldExe | proc.FieldCgroups,
 		NoNames: cfg.noNames,
+		Sockets: cfg.sockets,
 	}
 	if cfg.json {
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
 		return hostscope.Scan(ctx, root, opts, func(p *proc.Process) error {
+			if cfg.sockets {
+				return enc.Encode(psjson.FromProcessSockets(p))
+			}
 			return enc.Encode(psjson.FromProcess(p))
 		})
 	}
@@ -100,7 +111,7 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 	if cfg.tree {
 		return printTree(w, proc.NewTree(inv.Processes), users)
 	}
-	return printTable(w, inv.Processes, users)
+	return printTable(w, inv.Processes, users, cfg.sockets)
 }
 
 // readUsers maps UIDs to names from the host's /etc/passwd; a host without
@@ -177,13 +188,64 @@ func clean(s string) string {
 	}, s)
 }
 
-func printTable(w io.Writer, procs []*proc.Process, users map[uint32]string) error {
+func printTable(w io.Writer, procs []*proc.Process, users map[uint32]string, sockets bool) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 1, ' ', 0)
-	fmt.Fprintln(tw, "PID\tPPID\tUSER\tSTATE\tCONTAINER\tCOMMAND")
+	// SOCKETS comes last: it can be long, and a column after it would be
+	// pushed out to its widest cell.
+	socksHead := ""
+	if sockets {
+		socksHead = "\tSOCKETS"
+	}
+	fmt.Fprintf(tw, "PID\tPPID\tUSER\tSTATE\tCONTAINER\tCOMMAND%s\n", socksHead)
 	for _, p := range procs {
-		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\n", p.PID, p.PPID, clean(userName(p, users)), orDash(p.State), containerColumn(p), clean(command(p)))
+		socks := ""
+		if sockets {
+			socks = "\t" + clean(socketsColumn(p))
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s%s\n", p.PID, p.PPID, clean(userName(p, users)), orDash(p.State), containerColumn(p), clean(command(p)), socks)
 	}
 	return tw.Flush()
+}
+
+// socketsColumn lists p's sockets compactly: "tcp *:22 LISTEN, udp
+// 127.0.0.1:53 UNCONN, tcp6 [::1]:8080->[::1]:50000 ESTABLISHED, unix
+// /run/x.sock LISTEN"; "-" when there is none, "?" when its descriptors
+// could not be read.
+func socketsColumn(p *proc.Process) string {
+	if len(p.Sockets) == 0 {
+		if p.Missing[proc.FieldFDs] != nil {
+			return "?"
+		}
+		return "-"
+	}
+	var b strings.Builder
+	for i, s := range p.Sockets {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(s.Protocol)
+		if s.Protocol == "unix" {
+			if s.Path != "" {
+				b.WriteString(" " + s.Path)
+			}
+		} else {
+			b.WriteString(" " + endpoint(s.LocalAddr, s.LocalPort))
+			if s.RemotePort != 0 || !s.RemoteAddr.IsUnspecified() {
+				b.WriteString("->" + endpoint(s.RemoteAddr, s.RemotePort))
+			}
+		}
+		b.WriteString(" " + s.State)
+	}
+	return b.String()
+}
+
+// endpoint writes an address and port as "1.2.3.4:80" or "[::1]:80", with
+// "*" for the unspecified address.
+func endpoint(a netip.Addr, port uint16) string {
+	if a.IsUnspecified() {
+		return "*:" + strconv.Itoa(int(port))
+	}
+	return netip.AddrPortFrom(a, port).String()
 }
 
 func orDash(s string) string {
