@@ -255,7 +255,10 @@ func (b *osBackend) openRead(dirfd int, rel string, mode resolveMode, wantDir bo
 		flags := unix.O_RDONLY
 		if wantDir {
 			flags |= unix.O_DIRECTORY
-		} else if b.pidLeaf(rel) {
+		}
+		if b.pidLeaf(rel) {
+			// "1234/stat", or a directory such as "1234/fd" that a scan
+			// lists for every process.
 			return sysfile.Openat(dirfd, rel, flags|unix.O_NOFOLLOW)
 		}
 		return b.openRel(dirfd, rel, flags, mode)
