@@ -29,6 +29,11 @@ type Options struct {
 	// Posture computes each container's security posture (Inventory only;
 	// see Container.Posture). It adds FieldStatus to Fields.
 	Posture bool
+	// Sockets adds proc.FieldSockets: each process's descriptors and
+	// sockets, and in an Inventory each container's Listening and
+	// Established sockets. It reads a link per descriptor of every process
+	// and the socket tables once per network namespace.
+	Sockets bool
 }
 
 func (o *Options) fields() proc.Field {
@@ -38,6 +43,9 @@ func (o *Options) fields() proc.Field {
 	}
 	if o != nil && o.Posture {
 		f |= proc.FieldStatus
+	}
+	if o != nil && o.Sockets {
+		f |= proc.FieldSockets
 	}
 	return f | proc.FieldCgroups
 }
@@ -204,6 +212,15 @@ type Container struct {
 	// "user", "mounts" or "devices". A Posture with a non-nil PostureErr
 	// may miss findings.
 	PostureErr error
+	// Listening and Established are the sockets of the container's
+	// processes that Listening and Established return for each of them,
+	// each socket once however many members share it (a forking server's
+	// workers share its listener), in the order of ascending PID, then
+	// descriptor. Filled when Options.Sockets is set. A container that
+	// shares the host's network namespace lists only the sockets its own
+	// processes hold.
+	Listening   []proc.Socket
+	Established []proc.Socket
 }
 
 // Inventory is one scan's processes and the containers they form.
@@ -277,6 +294,8 @@ func group(procs []*proc.Process) []*Container {
 			out = append(out, ct)
 		}
 		ct.PIDs = append(ct.PIDs, p.PID)
+		ct.Listening = filterSockets(ct.Listening, p.Sockets, isListening)
+		ct.Established = filterSockets(ct.Established, p.Sockets, isEstablished)
 		members[key][p.PID] = true
 		if n := len(p.NSpid); n > 1 && p.NSpid[n-1] == 1 && (ct.InitPID == 0 || p.PID < ct.InitPID) {
 			ct.InitPID = p.PID

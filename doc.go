@@ -18,16 +18,19 @@
 //   - dev: block and character devices from /sys, the udev database and /dev;
 //   - cgroup: /proc/PID/cgroup, container identity from cgroup paths, and
 //     per-container resource figures;
-//   - proc: every process as typed, plain-data structs, streamed;
+//   - proc: every process as typed, plain-data structs, streamed, with its
+//     open descriptors and sockets on request;
 //   - hostscope (this package): containers with their processes, names and
-//     images from the runtimes' own state files, and each container's
-//     security posture (Posture): its capabilities, seccomp mode, user
-//     namespace, the host namespaces it shares, the host paths mounted into
-//     it and its device nodes, with Findings saying which rules it breaks
-//     and why. Posture reads, per container, its init process's
-//     /proc/PID/status, ns/*, uid_map and mountinfo and its /dev through
-//     Root.ProcRoot; once per inventory the host's init namespaces,
-//     /proc/sys/kernel/cap_last_cap and the host mount table.
+//     images from the runtimes' own state files; (Options.Sockets) the
+//     sockets each container listens on and is connected with; and
+//     (Options.Posture) each container's security posture: its
+//     capabilities, seccomp mode, user namespace, the host namespaces it
+//     shares, the host paths mounted into it and its device nodes, with
+//     Findings saying which rules it breaks and why. Posture reads, per
+//     container, its init process's /proc/PID/status, ns/*, uid_map and
+//     mountinfo and its /dev through Root.ProcRoot; once per inventory the
+//     host's init namespaces, /proc/sys/kernel/cap_last_cap and the host
+//     mount table.
 //
 // The examples directory holds real programs: ps, lsblk, a snapshot tool
 // that turns a machine into a test fixture, and a deployable DaemonSet agent.

@@ -28,6 +28,18 @@
 // Each reader calls visit once per process with a reused *Proc, which the
 // benchmarks discard and the tests compare.
 //
+// # The socket inventory
+//
+// HostscopeSockets, ProcfsSockets and GopsutilSockets list, for every
+// process, the sockets among its descriptors, joined with the socket
+// tables: hostscope and procfs those of each process's own network
+// namespace (read once per namespace), gopsutil's net.Connections those of
+// the reader's namespace only, which is all it can do. BenchmarkSockets
+// runs them with socketCount sockets open in the benchmark process,
+// BenchmarkSocketFields splits hostscope's cost into descriptor links,
+// fdinfo and tables, and BenchmarkSocketTables reads one namespace's
+// tables.
+//
 // # Files
 //
 // Hostscope reads through the Root it is given; the peers and the floor read

@@ -4,8 +4,8 @@
 #   bench/run.sh [OUTDIR]          (default: bench/results)
 #
 # It records the machine, runs the inventory benchmarks in COUNT rounds of
-# every reader (the ratios come from that one run), runs the per-file
-# benchmarks, takes CPU profiles of hostscope and the floor, and counts
+# every reader (the ratios come from that one run), the socket inventory
+# benchmarks in COUNT rounds, runs the per-file benchmarks, takes CPU profiles of hostscope and the floor, and counts
 # system calls per reader with strace. Run it as root on a quiet machine:
 # root, so that every process's exe link is readable by every reader.
 #
@@ -72,6 +72,15 @@ else
 	echo "(benchstat unavailable: no module proxy?)"
 fi
 
+echo "== socket inventory: $COUNT rounds (2,000 sockets open in the benchmark process)"
+: >"$out/sockets.txt"
+round=0
+while [ "$round" -lt "$COUNT" ]; do
+	round=$((round + 1))
+	"$out/bench.test" -test.run '^$' -test.bench 'Socket' -test.benchtime "$BENCHTIME" \
+		-test.count 1 -test.benchmem | tee -a "$out/sockets.txt"
+done
+
 echo "== per-file costs"
 "$out/bench.test" -test.run '^$' -test.bench 'FileOps' -test.count "$COUNT" -test.benchmem | tee "$out/fileops.txt"
 
@@ -107,7 +116,7 @@ if command -v strace >/dev/null 2>&1; then
 		fi
 		sleep 0.1
 	done
-	for r in floor hostscope procfs gopsutil gopsutil-btcache; do
+	for r in floor hostscope procfs gopsutil gopsutil-btcache hostscope-sockets procfs-sockets gopsutil-sockets; do
 		strace -c -f -o "$out/strace.$r.txt" "$out/scanonce" -reader "$r" | tee "$out/strace.$r.procs"
 		echo "-- $r"
 		grep -E 'calls|openat|read|close|readlink|getdents|fcntl|epoll|fstat|total' "$out/strace.$r.txt"

@@ -133,7 +133,8 @@ func (b *osBackend) sub(name string) *osBackend {
 }
 
 // pidLeaf reports whether rel names an entry directly in a process
-// directory of a trusted procfs ("1234/stat", "1234/ns/net"). Every
+// directory of a trusted procfs ("1234/stat", "1234/ns/net"), or in one of
+// the subdirectories pidSubdir names ("1234/fd/3", "1234/net/tcp"). Every
 // component before the last is a directory the kernel makes, so such a name
 // takes the one-call path of a hand-written reader: openat with O_NOFOLLOW
 // (a magic link fails with ELOOP, as under RESOLVE_NO_MAGICLINKS), or
@@ -148,12 +149,19 @@ func (b *osBackend) pidLeaf(rel string) bool {
 		return false
 	}
 	if dir, leaf, ok := strings.Cut(rest, "/"); ok {
-		if dir != "ns" {
+		if !pidSubdir(dir) {
 			return false
 		}
 		rest = leaf
 	}
 	return rest != "" && rest != "." && rest != ".." && strings.IndexByte(rest, '/') < 0
+}
+
+// pidSubdir reports whether dir is a directory procfs makes in every
+// process directory, whose entries a scan reads one by one: ns, fd, fdinfo
+// and net (a directory there, unlike /proc/net, which is a symlink).
+func pidSubdir(dir string) bool {
+	return dir == "ns" || dir == "fd" || dir == "fdinfo" || dir == "net"
 }
 
 // pidDir reports whether rel names a process directory of a trusted procfs
@@ -247,7 +255,10 @@ func (b *osBackend) openRead(dirfd int, rel string, mode resolveMode, wantDir bo
 		flags := unix.O_RDONLY
 		if wantDir {
 			flags |= unix.O_DIRECTORY
-		} else if b.pidLeaf(rel) {
+		}
+		if b.pidLeaf(rel) {
+			// "1234/stat", or a directory such as "1234/fd" that a scan
+			// lists for every process.
 			return sysfile.Openat(dirfd, rel, flags|unix.O_NOFOLLOW)
 		}
 		return b.openRel(dirfd, rel, flags, mode)

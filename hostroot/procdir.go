@@ -301,7 +301,7 @@ func validProcName(name string) bool {
 }
 
 // leafInPID reports whether the clean relative name is an entry of the
-// process directory itself or of its ns directory: every component before
+// process directory itself or of one of its directories pidSubdir names: every component before
 // the last is then a directory procfs makes, and one openat or readlinkat
 // with the final component not followed resolves it as the Root would.
 // Other names go through the Root.
@@ -310,7 +310,7 @@ func leafInPID(name string) bool {
 	if !ok {
 		return true
 	}
-	return dir == "ns" && strings.IndexByte(leaf, '/') < 0
+	return pidSubdir(dir) && strings.IndexByte(leaf, '/') < 0
 }
 
 // openInPID opens name (see leafInPID) in the process directory rel

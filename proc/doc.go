@@ -15,6 +15,11 @@
 //	FieldCwd         /proc/PID/cwd (link text only)
 //	FieldNamespaces  /proc/PID/ns/* (link text only)
 //	FieldCgroups     /proc/PID/cgroup
+//	FieldFDs         /proc/PID/fd (listed) and each /proc/PID/fd/N (link text only)
+//	FieldFDInfo      /proc/PID/fdinfo/N for each descriptor
+//	FieldSockets     /proc/PID/ns/net (link text only) of processes with a
+//	                 socket, and /proc/PID/net/{tcp,tcp6,udp,udp6,raw,raw6,unix}
+//	                 once per network namespace per scan
 //
 // Outside scans, UIDMap reads /proc/PID/uid_map and LastCapability reads
 // /proc/sys/kernel/cap_last_cap; CapabilityNames decodes the capability
@@ -55,6 +60,22 @@
 // instead of opened at the end); a scan without FieldStat confirms with a
 // one-byte read of it instead.
 //
+// # Sockets
+//
+// /proc/PID/net shows the tables of the network namespace process PID is
+// in, not the reader's (unlike /proc/net, which is the reader's own). A
+// scan with FieldSockets tells each process's namespace by its ns/net
+// link, reads that namespace's tables through the first process met in it
+// that has a socket, and joins every later process of the namespace to
+// the same tables: a node's hundred containers cost a hundred table reads,
+// not one per process. The tables are kept only for the scan. A process
+// whose ns/net link cannot be read (a snapshot without it) has its own
+// tables read for it alone, and its sockets have NetNS 0. A socket created
+// after its namespace's tables were read is not found; netlink, packet and
+// other families without a table here are not listed. The tables hold
+// sockets of every process of the namespace, also those the reader may
+// not see the descriptors of; NetSockets returns them all.
+//
 // # Cost and concurrency
 //
 // A scan reuses one buffer for every file, parses bytes in place, and costs
@@ -73,8 +94,9 @@
 //
 // # When not to use it
 //
-// proc reads processes, not threads (/proc/PID/task), and not the files a
-// process has open. A single value such as one process's memory map is
+// proc reads processes, not threads (/proc/PID/task): descriptors are the
+// process's, which its threads share unless they unshared their file
+// table. A single value such as one process's memory map is
 // cheaper to read directly with Root.ReadFile. Exe and Cwd name files in
 // the process's mount namespace: they are not paths in the Root.
 package proc

@@ -3,6 +3,7 @@ package proc_test
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/hostscope/hostscope/hostroot/hostroottest"
@@ -116,4 +117,46 @@ func ExampleCapabilityNames() {
 	// Output:
 	// [CAP_NET_ADMIN]
 	// [CAP_SYS_ADMIN CAP_45]
+}
+
+// A process's sockets: its descriptors joined with the tables of its
+// network namespace.
+func ExampleRead_sockets() {
+	r, err := hostroottest.New().
+		File("/proc/stat", "btime 1700000000\n").
+		File("/proc/90/stat", "90 (sshd) S 1 90 90 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 50 0 0 0\n").
+		Symlink("/proc/90/ns/net", "net:[4026531840]").
+		Symlink("/proc/90/fd/0", "/dev/null").
+		Symlink("/proc/90/fd/3", "socket:[7001]").
+		Symlink("/proc/90/fd/4", "socket:[7002]").
+		File("/proc/90/net/tcp6", "  sl  local_address remote_address st tx_queue rx_queue tr tm->when retrnsmt uid timeout inode\n"+
+			"   0: 00000000000000000000000000000000:0016 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 7001 1\n").
+		File("/proc/90/net/unix", "Num       RefCount Protocol Flags    Type St Inode Path\n"+
+			"0000000000000000: 00000002 00000000 00010000 0001 01  7002 /run/sshd.sock\n").
+		Root()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	p, err := proc.Read(r, 90, proc.FieldSockets)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, fd := range p.FDs {
+		fmt.Println(fd.Number, fd.Type, fd.Target)
+	}
+	for _, s := range p.Sockets {
+		if s.Protocol == "unix" {
+			fmt.Println(s.Protocol, s.Path, s.State, s.Inode)
+			continue
+		}
+		fmt.Println(s.Protocol, netip.AddrPortFrom(s.LocalAddr, s.LocalPort), s.State, s.Inode)
+	}
+	// Output:
+	// 0 file /dev/null
+	// 3 socket socket:[7001]
+	// 4 socket socket:[7002]
+	// tcp6 [::]:22 LISTEN 7001
+	// unix /run/sshd.sock LISTEN 7002
 }

@@ -38,6 +38,7 @@ type fakeProc struct {
 	exe, cwd             string
 	cgroup               string
 	ns                   map[string]uint64
+	fds                  map[int]string // link text by descriptor number
 	files                []string
 }
 
@@ -96,6 +97,12 @@ func (p fakeProc) add(h *hostroottest.Host) {
 	for typ, ino := range p.ns {
 		kind := strings.TrimSuffix(typ, "_for_children")
 		h.Symlink(dir+"/ns/"+typ, fmt.Sprintf("%s:[%d]", kind, ino))
+	}
+	if p.has("fd") && p.state != "Z" {
+		h.Dir(dir + "/fd")
+		for n, link := range p.fds {
+			h.Symlink(fmt.Sprintf("%s/fd/%d", dir, n), link)
+		}
 	}
 }
 

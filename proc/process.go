@@ -118,6 +118,18 @@ type Process struct {
 	// them. A malformed line is reported in Missing and the well-formed
 	// lines are still listed. FieldCgroups.
 	Cgroups []cgroup.Entry
+	// FDs lists the process's open file descriptors, ascending by number.
+	// Reading another user's process's descriptors needs ptrace access
+	// (root, or CAP_SYS_PTRACE); without it FDs is empty and
+	// Missing[FieldFDs] wraps fs.ErrPermission. FieldFDs; their flags,
+	// position and mount need FieldFDInfo.
+	FDs []FD
+	// Sockets lists the sockets among FDs that the tables of the process's
+	// own network namespace describe (tcp, udp and raw over IPv4 and IPv6,
+	// and unix), in descriptor order, each once however many descriptors
+	// refer to it. Sockets of other families (netlink, packet, vsock) are
+	// not listed. FieldSockets.
+	Sockets []Socket
 	// Container is the container the process runs in. This package leaves
 	// it nil; the hostscope package fills it from Cgroups and runtime state.
 	Container *cgroup.Container
@@ -235,6 +247,18 @@ const (
 	// runtime's state file or a process's mount table it may not read),
 	// records why under this key of Missing.
 	FieldContainer
+	// FieldFDs lists /proc/PID/fd and reads each link (ptrace access, as
+	// for exe): FDs. One link read per descriptor.
+	FieldFDs
+	// FieldFDInfo also reads /proc/PID/fdinfo/N for each descriptor: the
+	// flags, position and mount of FDs. It implies FieldFDs and costs one
+	// more file per descriptor.
+	FieldFDInfo
+	// FieldSockets fills Sockets. It implies FieldFDs, reads the
+	// /proc/PID/ns/net link of each process with a socket, and the socket
+	// tables under /proc/PID/net once per network namespace per scan (see
+	// the package doc).
+	FieldSockets
 
 	fieldEnd
 )
@@ -246,7 +270,7 @@ const FieldAll = fieldEnd - 1
 // ps listing shows.
 const DefaultFields = FieldStat | FieldStatus | FieldCmdline | FieldExe | FieldCgroups
 
-var fieldNames = [...]string{"stat", "status", "cmdline", "exe", "cwd", "ns", "cgroup", "starttime", "container"}
+var fieldNames = [...]string{"stat", "status", "cmdline", "exe", "cwd", "ns", "cgroup", "starttime", "container", "fd", "fdinfo", "sockets"}
 
 // String names the fields in f, joined by "|".
 func (f Field) String() string {

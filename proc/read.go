@@ -125,6 +125,16 @@ func (s *scanner) readOnce(pid int) (*Process, error) {
 			return nil, err
 		}
 	}
+	if f&FieldFDs != 0 {
+		if err := pr.fds(); err != nil {
+			return nil, err
+		}
+	}
+	if f&FieldSockets != 0 {
+		if err := pr.sockets(); err != nil {
+			return nil, err
+		}
+	}
 	if err := pr.confirm(); err != nil {
 		return nil, err
 	}

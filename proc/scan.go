@@ -158,6 +158,10 @@ type scanner struct {
 	// comms interns command names: many processes share one (workers of a
 	// server, shells), so a scan allocates each name once.
 	comms map[string]string
+	// nets holds the socket tables of each network namespace met, by its
+	// inode, so a namespace's tables are read once per scan however many
+	// processes share it. It lives and dies with the scan.
+	nets map[uint64]*netNS
 }
 
 // maxInterned bounds the intern table of one scan.
@@ -166,6 +170,9 @@ const maxInterned = 4096
 func newScanner(r *hostroot.Root, fields Field) *scanner {
 	if fields&(FieldStat|FieldStartTime) != 0 {
 		fields |= FieldStat | FieldStartTime
+	}
+	if fields&(FieldFDInfo|FieldSockets) != 0 {
+		fields |= FieldFDs
 	}
 	s := &scanner{
 		r:        r,
@@ -203,11 +210,12 @@ const (
 	kExe
 	kCwd
 	kCgroup
+	kFD
 	kNS       // kNS+i is nsLinks[i]
 	kindCount = kNS + len(nsLinks)
 )
 
-var kindFile = [kindCount]string{"stat", "status", "cmdline", "exe", "cwd", "cgroup"}
+var kindFile = [kindCount]string{"stat", "status", "cmdline", "exe", "cwd", "cgroup", "fd"}
 
 func init() {
 	for i, l := range nsLinks {

@@ -209,6 +209,7 @@ func TestScanSparseProcess(t *testing.T) {
 		Threads: 1, Priority: 20, Missing: map[Field]error{
 			FieldStatus: fs.ErrNotExist, FieldCmdline: fs.ErrNotExist, FieldExe: fs.ErrNotExist,
 			FieldCwd: fs.ErrNotExist, FieldNamespaces: fs.ErrNotExist, FieldCgroups: fs.ErrNotExist,
+			FieldFDs: fs.ErrNotExist,
 		}}
 	if diff := cmp.Diff(want, byPID[200], diffOpts...); diff != "" {
 		t.Errorf("sparse process mismatch (-want +got):\n%s", diff)
@@ -216,6 +217,7 @@ func TestScanSparseProcess(t *testing.T) {
 	want = &Process{PID: 201, Missing: map[Field]error{
 		FieldStat: fs.ErrNotExist, FieldStatus: fs.ErrNotExist, FieldCmdline: fs.ErrNotExist, FieldExe: fs.ErrNotExist,
 		FieldCwd: fs.ErrNotExist, FieldNamespaces: fs.ErrNotExist, FieldCgroups: fs.ErrNotExist,
+		FieldFDs: fs.ErrNotExist,
 	}}
 	if diff := cmp.Diff(want, byPID[201], diffOpts...); diff != "" {
 		t.Errorf("empty process directory mismatch (-want +got):\n%s", diff)
@@ -417,7 +419,7 @@ func TestFieldString(t *testing.T) {
 		0:                          "none",
 		FieldStat:                  "stat",
 		FieldStat | FieldCgroups:   "stat|cgroup",
-		FieldAll:                   "stat|status|cmdline|exe|cwd|ns|cgroup|starttime|container",
+		FieldAll:                   "stat|status|cmdline|exe|cwd|ns|cgroup|starttime|container|fd|fdinfo|sockets",
 		FieldExe | 1<<20 | 1<<21:   "exe|0x300000",
 		DefaultFields &^ FieldStat: "status|cmdline|exe|cgroup",
 	} {

@@ -7,13 +7,16 @@
 //	go run ./examples/ps --json                # JSON Lines, one process per line
 //	go run ./examples/ps --root /host --json   # a host mounted at /host
 //	go run ./examples/ps --risky               # containers with posture findings, most exposed first
+//	go run ./examples/ps --sockets             # and each process's sockets
 //
 // The JSON output is a stable contract: one object per process with pid,
 // ppid, comm, state, cmdline (list), exe, uid (real), start_time (RFC 3339),
 // nspid (list) and container (null, or id, runtime, pod_uid, qos, name,
-// image, pod_name, pod_namespace, sandbox, pod_id, and posture). Absent
-// values are "", 0, false, [] or null. Fields may be added; none changes
-// meaning.
+// image, pod_name, pod_namespace, sandbox, pod_id, and posture); with
+// --sockets, also sockets (list of protocol, local_address, local_port,
+// remote_address, remote_port, state, inode; a unix socket's local_address
+// is its path). Absent values are "", 0, false, [] or null. Fields may be
+// added; none changes meaning.
 //
 // posture (hostscope.Posture) is {privileged, capabilities (the bounding
 // set), added_capabilities, seccomp, no_new_privs, root, user_namespace,
@@ -45,6 +48,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/signal"
 	"slices"
@@ -66,6 +70,7 @@ func main() {
 	flag.BoolVar(&cfg.noNames, "no-names", false, "do not read the runtimes' state files for container names and images")
 	flag.BoolVar(&cfg.noPosture, "no-posture", false, "with --json, do not compute the containers' security posture")
 	flag.BoolVar(&cfg.risky, "risky", false, "list only the containers with posture findings, most exposed first, with the reasons")
+	flag.BoolVar(&cfg.sockets, "sockets", false, "list each process's sockets (a SOCKETS column; sockets in --json)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "ps: unexpected argument %q\n", flag.Arg(0))
@@ -90,6 +95,7 @@ type config struct {
 	noNames    bool
 	noPosture  bool
 	risky      bool
+	sockets    bool
 	openRoot   func() (*hostroot.Root, error) // tests replace it
 }
 
@@ -112,11 +118,15 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 	opts := &hostscope.Options{
 		Fields:  proc.FieldStat | proc.FieldStatus | proc.FieldCmdline | proc.FieldExe | proc.FieldCgroups,
 		NoNames: cfg.noNames,
+		Sockets: cfg.sockets,
 	}
 	if cfg.json && cfg.noPosture && !cfg.risky {
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
 		return hostscope.Scan(ctx, root, opts, func(p *proc.Process) error {
+			if cfg.sockets {
+				return enc.Encode(psjson.FromProcessSockets(p))
+			}
 			return enc.Encode(psjson.FromProcess(p))
 		})
 	}
@@ -129,13 +139,13 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		return printRisky(w, inv.Containers)
 	}
 	if cfg.json {
-		return printJSON(w, inv)
+		return printJSON(w, inv, cfg.sockets)
 	}
 	users := readUsers(root)
 	if cfg.tree {
 		return printTree(w, proc.NewTree(inv.Processes), users)
 	}
-	return printTable(w, inv.Processes, users)
+	return printTable(w, inv.Processes, users, cfg.sockets)
 }
 
 // readUsers maps UIDs to names from the host's /etc/passwd; a host without
@@ -212,13 +222,64 @@ func clean(s string) string {
 	}, s)
 }
 
-func printTable(w io.Writer, procs []*proc.Process, users map[uint32]string) error {
+func printTable(w io.Writer, procs []*proc.Process, users map[uint32]string, sockets bool) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 1, ' ', 0)
-	fmt.Fprintln(tw, "PID\tPPID\tUSER\tSTATE\tCONTAINER\tCOMMAND")
+	// SOCKETS comes last: it can be long, and a column after it would be
+	// pushed out to its widest cell.
+	socksHead := ""
+	if sockets {
+		socksHead = "\tSOCKETS"
+	}
+	fmt.Fprintf(tw, "PID\tPPID\tUSER\tSTATE\tCONTAINER\tCOMMAND%s\n", socksHead)
 	for _, p := range procs {
-		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\n", p.PID, p.PPID, clean(userName(p, users)), orDash(p.State), containerColumn(p), clean(command(p)))
+		socks := ""
+		if sockets {
+			socks = "\t" + clean(socketsColumn(p))
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s%s\n", p.PID, p.PPID, clean(userName(p, users)), orDash(p.State), containerColumn(p), clean(command(p)), socks)
 	}
 	return tw.Flush()
+}
+
+// socketsColumn lists p's sockets compactly: "tcp *:22 LISTEN, udp
+// 127.0.0.1:53 UNCONN, tcp6 [::1]:8080->[::1]:50000 ESTABLISHED, unix
+// /run/x.sock LISTEN"; "-" when there is none, "?" when its descriptors
+// could not be read.
+func socketsColumn(p *proc.Process) string {
+	if len(p.Sockets) == 0 {
+		if p.Missing[proc.FieldFDs] != nil {
+			return "?"
+		}
+		return "-"
+	}
+	var b strings.Builder
+	for i, s := range p.Sockets {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(s.Protocol)
+		if s.Protocol == "unix" {
+			if s.Path != "" {
+				b.WriteString(" " + s.Path)
+			}
+		} else {
+			b.WriteString(" " + endpoint(s.LocalAddr, s.LocalPort))
+			if s.RemotePort != 0 || !s.RemoteAddr.IsUnspecified() {
+				b.WriteString("->" + endpoint(s.RemoteAddr, s.RemotePort))
+			}
+		}
+		b.WriteString(" " + s.State)
+	}
+	return b.String()
+}
+
+// endpoint writes an address and port as "1.2.3.4:80" or "[::1]:80", with
+// "*" for the unspecified address.
+func endpoint(a netip.Addr, port uint16) string {
+	if a.IsUnspecified() {
+		return "*:" + strconv.Itoa(int(port))
+	}
+	return netip.AddrPortFrom(a, port).String()
 }
 
 func orDash(s string) string {
@@ -270,7 +331,7 @@ func printTree(w io.Writer, t *proc.Tree, users map[uint32]string) error {
 
 // printJSON writes one line per process, each container object carrying
 // its container's posture.
-func printJSON(w io.Writer, inv *hostscope.Inventory) error {
+func printJSON(w io.Writer, inv *hostscope.Inventory, sockets bool) error {
 	postures := map[string]*psjson.Posture{}
 	for _, c := range inv.Containers {
 		postures[c.Runtime+"/"+c.ID] = psjson.FromPosture(c.Posture, c.PostureErr)
@@ -279,6 +340,9 @@ func printJSON(w io.Writer, inv *hostscope.Inventory) error {
 	enc.SetEscapeHTML(false)
 	for _, p := range inv.Processes {
 		j := psjson.FromProcess(p)
+		if sockets {
+			j = psjson.FromProcessSockets(p)
+		}
 		if c := j.Container; c != nil && c.ID != "" {
 			c.Posture = postures[c.Runtime+"/"+c.ID]
 		}

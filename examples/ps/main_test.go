@@ -292,3 +292,69 @@ func TestRisky(t *testing.T) {
 		t.Errorf("ps --risky with an unreadable mount table:\n%s", got)
 	}
 }
+
+// socketHost is memHost with sockets: nginx listens on :80 (IPv4 and, in
+// tcp6, [::]:80), serves a client, and holds a unix listener; init's
+// descriptors cannot be read.
+func socketHost() *hostroottest.Host {
+	return memHost().
+		Symlink("/proc/50/ns/net", "net:[4026532600]").
+		Symlink("/proc/50/fd/0", "/dev/null").
+		Symlink("/proc/50/fd/6", "socket:[9001]").
+		Symlink("/proc/50/fd/7", "socket:[9002]").
+		Symlink("/proc/50/fd/8", "socket:[9003]").
+		Symlink("/proc/50/fd/9", "socket:[9004]").
+		File("/proc/50/net/tcp", "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"+
+			"   0: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000    33        0 9001 1 0 100 0 0 10 0\n"+
+			"   1: 0200110A:0050 0101A8C0:C350 01 00000000:00000000 02:00000444 00000000    33        0 9002 2 0 21 4 33 91 146\n").
+		File("/proc/50/net/tcp6", "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"+
+			"   0: 00000000000000000000000000000000:0050 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000    33        0 9003 1 0 100 0 0 10 0\n").
+		File("/proc/50/net/unix", "Num       RefCount Protocol Flags    Type St Inode Path\n"+
+			"0000000000000000: 00000002 00000000 00010000 0001 01  9004 /run/nginx.sock\n").
+		Dir("/proc/2/fd")
+}
+
+func TestJSONSockets(t *testing.T) {
+	got := decode(t, runPS(t, config{json: true, sockets: true}, memRoot(t, socketHost())))
+	sock := func(proto, laddr string, lport float64, raddr string, rport float64, state string, inode float64) map[string]any {
+		return map[string]any{"protocol": proto, "local_address": laddr, "local_port": lport,
+			"remote_address": raddr, "remote_port": rport, "state": state, "inode": inode}
+	}
+	want := map[float64]any{
+		1: []any{}, // its fd directory is absent here: no sockets, an empty list
+		2: []any{},
+		50: []any{
+			sock("tcp", "0.0.0.0", 80, "0.0.0.0", 0, "LISTEN", 9001),
+			sock("tcp", "10.17.0.2", 80, "192.168.1.1", 50000, "ESTABLISHED", 9002),
+			sock("tcp6", "::", 80, "::", 0, "LISTEN", 9003),
+			sock("unix", "/run/nginx.sock", 0, "", 0, "LISTEN", 9004),
+		},
+	}
+	gotSocks := map[float64]any{}
+	for _, m := range got {
+		gotSocks[m["pid"].(float64)] = m["sockets"]
+	}
+	if diff := cmp.Diff(want, gotSocks); diff != "" {
+		t.Errorf("ps --json --sockets: sockets (-want +got):\n%s", diff)
+	}
+	// The other fields are those of ps --json.
+	plain := decode(t, runPS(t, config{json: true}, memRoot(t, socketHost())))
+	for i := range got {
+		delete(got[i], "sockets")
+	}
+	if diff := cmp.Diff(plain, got); diff != "" {
+		t.Errorf("ps --json --sockets, other fields (-plain +sockets):\n%s", diff)
+	}
+}
+
+func TestTableSockets(t *testing.T) {
+	got := runPS(t, config{sockets: true}, memRoot(t, socketHost()))
+	want := `PID PPID USER STATE CONTAINER           COMMAND               SOCKETS
+1   0    root S     -                   /sbin/init splash     ?
+2   0    root S     -                   [kthreadd]            -
+50  1    www  S     9d2f0c8b7a6e docker nginx: master process tcp *:80 LISTEN, tcp 10.17.0.2:80->192.168.1.1:50000 ESTABLISHED, tcp6 *:80 LISTEN, unix /run/nginx.sock LISTEN
+`
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("table (-want +got):\n%s", diff)
+	}
+}

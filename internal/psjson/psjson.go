@@ -31,6 +31,30 @@ type Process struct {
 	StartTime string     `json:"start_time"`
 	NSpid     []int      `json:"nspid"`
 	Container *Container `json:"container"`
+	// Sockets is present only when the caller asked for sockets (ps
+	// --sockets; FromProcessSockets): then a list, empty when the process
+	// has none. A nil Sockets is left out of the object.
+	Sockets []Socket `json:"sockets,omitzero"`
+}
+
+// Socket is one socket of a process. Absent values are "" and 0.
+type Socket struct {
+	// Protocol is "tcp", "tcp6", "udp", "udp6", "raw", "raw6" or "unix".
+	Protocol string `json:"protocol"`
+	// LocalAddress is the IP address in its usual text form ("0.0.0.0",
+	// "::", "::ffff:10.0.0.1"); for unix sockets, the bound path ("@name"
+	// for an abstract name), "" when unbound.
+	LocalAddress string `json:"local_address"`
+	LocalPort    uint16 `json:"local_port"`
+	// RemoteAddress is the peer's IP address ("" for unix sockets).
+	RemoteAddress string `json:"remote_address"`
+	RemotePort    uint16 `json:"remote_port"`
+	// State is the kernel's name: "LISTEN", "ESTABLISHED", ... for tcp;
+	// "UNCONN" or "ESTABLISHED" for udp and raw; "LISTEN", "UNCONN",
+	// "CONNECTING", "ESTABLISHED" or "DISCONNECTING" for unix.
+	State string `json:"state"`
+	// Inode is the socket's inode number, as the process's fd link names it.
+	Inode uint64 `json:"inode"`
 }
 
 // Container is the container a process runs in or, with an empty id, the
@@ -65,7 +89,35 @@ func FromContainer(c *cgroup.Container) *Container {
 	}
 }
 
-// FromProcess converts p, with empty lists rather than nulls.
+// FromSocket converts s.
+func FromSocket(s *proc.Socket) Socket {
+	j := Socket{Protocol: s.Protocol, LocalPort: s.LocalPort, RemotePort: s.RemotePort, State: s.State, Inode: s.Inode}
+	if s.Protocol == "unix" {
+		j.LocalAddress = s.Path
+		return j
+	}
+	if s.LocalAddr.IsValid() {
+		j.LocalAddress = s.LocalAddr.String()
+	}
+	if s.RemoteAddr.IsValid() {
+		j.RemoteAddress = s.RemoteAddr.String()
+	}
+	return j
+}
+
+// FromProcessSockets is FromProcess with the process's sockets: a list,
+// empty rather than null when it has none.
+func FromProcessSockets(p *proc.Process) Process {
+	j := FromProcess(p)
+	j.Sockets = make([]Socket, len(p.Sockets))
+	for i := range p.Sockets {
+		j.Sockets[i] = FromSocket(&p.Sockets[i])
+	}
+	return j
+}
+
+// FromProcess converts p, with empty lists rather than nulls, and no
+// sockets (see FromProcessSockets).
 func FromProcess(p *proc.Process) Process {
 	j := Process{
 		PID: p.PID, PPID: p.PPID, Comm: p.Comm, State: p.State,

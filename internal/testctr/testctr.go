@@ -148,7 +148,8 @@ func Suffix(t testing.TB) string {
 }
 
 // BusyboxTar writes a root file system tar holding /bin/busybox and the
-// applets the tests use (sh, sleep) and returns its path. It skips t when
+// applets the tests use (sh, sleep, cat, ls, and nc and httpd, which
+// listen on TCP) and returns its path. It skips t when
 // busybox-static is not installed.
 func BusyboxTar(t testing.TB, extra map[string][]byte) string {
 	t.Helper()
@@ -169,7 +170,7 @@ func BusyboxTar(t testing.TB, extra map[string][]byte) string {
 	}
 	add(&tar.Header{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755}, nil)
 	add(&tar.Header{Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bin))}, bin)
-	for _, applet := range []string{"sh", "sleep", "cat", "ls"} {
+	for _, applet := range []string{"sh", "sleep", "cat", "ls", "nc", "httpd"} {
 		add(&tar.Header{Name: "bin/" + applet, Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777}, nil)
 	}
 	for name, body := range extra {
@@ -237,4 +238,21 @@ func (r *Runtime) RemoveNewPauseImages(t testing.TB) {
 			}
 		}
 	})
+}
+
+// Listener builds the program in internal/testctr/listener as a static
+// binary (it runs in a busybox image too) and returns its path, in a
+// directory removed when the test ends. It skips t when no go command is
+// at hand.
+func Listener(t testing.TB) string {
+	t.Helper()
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command in PATH to build the listener program")
+	}
+	out := filepath.Join(t.TempDir(), "listener")
+	if _, err := Command([]string{"CGO_ENABLED=0"}, goCmd, "build", "-o", out, "github.com/hostscope/hostscope/internal/testctr/listener"); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

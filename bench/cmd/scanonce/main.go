@@ -28,7 +28,7 @@ import (
 )
 
 func main() {
-	reader := flag.String("reader", "hostscope", "floor, hostscope, procfs, gopsutil or gopsutil-btcache")
+	reader := flag.String("reader", "hostscope", "floor, hostscope, procfs, gopsutil or gopsutil-btcache; or the socket inventory: hostscope-sockets, procfs-sockets, gopsutil-sockets")
 	n := flag.Int("n", 1, "number of scans")
 	spawn := flag.Int("spawn", 0, "sleeping processes to start first (killed on exit)")
 	hold := flag.Bool("hold", false, "only start the sleepers, print \"ready\", and keep them until SIGINT or SIGTERM")
@@ -76,6 +76,30 @@ func run(reader string, n int) error {
 	case "gopsutil", "gopsutil-btcache":
 		process.EnableBootTimeCache(reader == "gopsutil-btcache")
 		scan = func() (int, error) { return bench.Gopsutil(ctx, visit) }
+	case "hostscope-sockets":
+		root, err := hostroot.Native()
+		if err != nil {
+			return err
+		}
+		defer root.Close()
+		scan = func() (int, error) {
+			procs, _, err := bench.HostscopeSockets(ctx, root, func(int, uint64) {})
+			return procs, err
+		}
+	case "procfs-sockets":
+		fs, err := procfs.NewFS("/proc")
+		if err != nil {
+			return err
+		}
+		scan = func() (int, error) {
+			procs, _, err := bench.ProcfsSockets(fs, func(int, uint64) {})
+			return procs, err
+		}
+	case "gopsutil-sockets":
+		scan = func() (int, error) {
+			procs, _, err := bench.GopsutilSockets(ctx, func(int, uint64) {})
+			return procs, err
+		}
 	default:
 		return fmt.Errorf("unknown reader %q", reader)
 	}
