@@ -39,6 +39,11 @@ func FuzzParseBounded(f *testing.F) {
 	f.Add([]byte("Groups:\t" + string(bytes.Repeat([]byte("1 "), 500)) + "\nNSpid:\t1\t2\t3\n"))
 	f.Add(bytes.Repeat([]byte("a\x00"), 500))
 	f.Add([]byte("btime 1700000000\n"))
+	for _, name := range []string{"tcp", "tcp6", "udp", "udp6", "unix"} {
+		if b, err := os.ReadFile("testdata/sockets/net/" + name); err == nil {
+			f.Add(b)
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for label, parse := range map[string]func(){
 			"stat":     func() { parseStat(data, "/proc/1/stat") },
@@ -47,6 +52,13 @@ func FuzzParseBounded(f *testing.F) {
 			"btime":    func() { parseBootTime(data, "/proc/stat") },
 			"ns link":  func() { parseNSLink(string(data), "net", "/proc/1/ns/net") },
 			"exe link": func() { _, _ = parseExe(string(data)) },
+			"fd link":  func() { _ = parseFDLink(string(data), "/proc/1/fd/3", &FD{}) },
+			"fdinfo":   func() { _, _ = parseFDInfo(data, "/proc/1/fdinfo/3") },
+			"tcp":      func() { _, _ = parseNetTable(data, "tcp", "/proc/1/net/tcp") },
+			"udp6":     func() { _, _ = parseNetTable(data, "udp6", "/proc/1/net/udp6") },
+			"unix":     func() { _, _ = parseNetUnix(data, "/proc/1/net/unix") },
+			"uid_map":  func() { _, _ = parseIDMap(data, "/proc/1/uid_map") },
+			"cap_last": func() { _, _ = parseLastCap(data, "/proc/sys/kernel/cap_last_cap") },
 		} {
 			if n := allocBytes(parse); n > allocBound(len(data)) {
 				t.Fatalf("%s: parsing %d bytes allocated %d", label, len(data), n)
@@ -73,6 +85,11 @@ func TestParseLargeInputs(t *testing.T) {
 		"comm of parentheses":  append(append([]byte("1 ("), bytes.Repeat([]byte(")("), size/2)...), []byte(") S 0")...),
 		"stat with long field": append([]byte("1 (x) S "), bytes.Repeat([]byte("9"), size)...),
 		"btime lines":          bytes.Repeat([]byte("btime 1\n"), size/8),
+		"tcp lines": append([]byte(tcpHeader), bytes.Repeat(
+			[]byte("0: 0100007F:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 9001\n"), size/82)...),
+		"unix lines": append([]byte("Num RefCount Protocol Flags Type St Inode Path\n"), bytes.Repeat(
+			[]byte("0: 00000002 00000000 00010000 0001 01 9004 /run/a\n"), size/50)...),
+		"fdinfo lines": bytes.Repeat([]byte("pos:\t1\n"), size/7),
 	}
 	for label, data := range inputs {
 		for parser, parse := range map[string]func() error{
@@ -80,6 +97,10 @@ func TestParseLargeInputs(t *testing.T) {
 			"status":  func() error { _, err := parseStatus(data, "/proc/1/status"); return err },
 			"cmdline": func() error { parseCmdline(data); return nil },
 			"btime":   func() error { _, err := parseBootTime(data, "/proc/stat"); return err },
+			"tcp":     func() error { _, err := parseNetTable(data, "tcp", "/proc/1/net/tcp"); return err },
+			"unix":    func() error { _, err := parseNetUnix(data, "/proc/1/net/unix"); return err },
+			"fdinfo":  func() error { _, err := parseFDInfo(data, "/proc/1/fdinfo/3"); return err },
+			"uid_map": func() error { _, err := parseIDMap(data, "/proc/1/uid_map"); return err },
 		} {
 			var err error
 			start := time.Now()
