@@ -165,12 +165,14 @@ func scanChurn(t *testing.T, r *hostroot.Root, fields proc.Field, budget time.Du
 	})
 }
 
-// slowedFields are the fields of the slowed reader: every field but the
-// descriptors. Descriptors carry nothing that identifies a churn child, so
-// they cannot show a mix, and their reads (a link and an fdinfo file per
-// descriptor, the socket tables), each paused, would outlast every
-// child: the run would prove nothing.
-const slowedFields = proc.FieldAll &^ (proc.FieldFDs | proc.FieldFDInfo | proc.FieldSockets)
+// slowedFields are the fields of the slowed reader: the files that
+// identify a churn child (stat, status, cmdline, the cwd link), with exe and
+// cgroup between them, so a PID can change hands between any two of them.
+// The namespace links and descriptors identify no child, so they cannot
+// show a mix, and their reads (ten links; a link and an fdinfo file per
+// descriptor, the socket tables), each paused, would outlast the children
+// that live 20 ms: the run would meet too few of them to prove anything.
+const slowedFields = proc.FieldStat | proc.FieldStatus | proc.FieldCmdline | proc.FieldExe | proc.FieldCwd | proc.FieldCgroups
 
 // checkScans runs scan over and over for the given time and checks every
 // process it returns: its files all come from one process, it carries no
