@@ -99,6 +99,29 @@ func parseNetTable(data []byte, protocol, name string) ([]Socket, error) {
 	})
 }
 
+// Errors of a table line's fields. A table can hold millions of lines and
+// each malformed one is parsed to reach the good ones after it, so a field's
+// error is a badField, formatted only when read: the parse of a table of
+// garbage allocates a few words per line, not a message.
+var (
+	errNotSlot      = errors.New(`not "N:"`)
+	errNotTwoHex    = errors.New("not two hex digits")
+	errTooFewFields = errors.New("too few fields")
+	errNotInetAddr  = errors.New("not hex digits of an address, a colon and 4 of a port")
+	errNoSpace      = errors.New("does not follow one space")
+)
+
+// badField is a malformed field of a socket table line.
+type badField struct {
+	what  string // the field's name
+	field []byte // its text, a slice of the table's buffer
+	err   error
+}
+
+func (e *badField) Error() string { return fmt.Sprintf("%s %q: %v", e.what, e.field, e.err) }
+
+func (e *badField) Unwrap() error { return e.err }
+
 // parseSocketLines parses each line after the header with parseLine,
 // keeping the sockets that have an inode, and returns the first malformed
 // line's error with them.
@@ -130,38 +153,38 @@ func parseNetLine(line []byte, protocol string, v6, tcp bool) (Socket, error) {
 	s := Socket{Protocol: protocol}
 	sl, rest := parse.Field(line)
 	if len(sl) < 2 || sl[len(sl)-1] != ':' {
-		return s, fmt.Errorf("slot %q is not \"N:\"", sl)
+		return s, &badField{"slot", sl, errNotSlot}
 	}
 	local, rest := parse.Field(rest)
 	remote, rest := parse.Field(rest)
 	st, rest := parse.Field(rest)
 	var err error
 	if s.LocalAddr, s.LocalPort, err = parseInetAddr(local, v6); err != nil {
-		return s, fmt.Errorf("local address: %v", err)
+		return s, &badField{"local address", local, err}
 	}
 	if s.RemoteAddr, s.RemotePort, err = parseInetAddr(remote, v6); err != nil {
-		return s, fmt.Errorf("remote address: %v", err)
+		return s, &badField{"remote address", remote, err}
 	}
 	state, err := parse.Hex(st)
 	if err != nil || len(st) != 2 {
-		return s, fmt.Errorf("state %q is not two hex digits", st)
+		return s, &badField{"state", st, errNotTwoHex}
 	}
 	s.State = inetState(state, tcp)
 	// tx_queue:rx_queue, tr:tm->when and retrnsmt are skipped.
 	for range 3 {
 		var f []byte
 		if f, rest = parse.Field(rest); len(f) == 0 {
-			return s, errors.New("too few fields")
+			return s, errTooFewFields
 		}
 	}
 	uid, rest := parse.Field(rest)
 	if s.UID, err = parse.Uint32(uid); err != nil {
-		return s, fmt.Errorf("uid %q: %v", uid, err)
+		return s, &badField{"uid", uid, err}
 	}
 	_, rest = parse.Field(rest) // timeout
 	ino, _ := parse.Field(rest)
 	if s.Inode, err = parse.Uint(ino); err != nil {
-		return s, fmt.Errorf("inode %q: %v", ino, err)
+		return s, &badField{"inode", ino, err}
 	}
 	return s, nil
 }
@@ -190,17 +213,17 @@ func parseInetAddr(b []byte, v6 bool) (netip.Addr, uint16, error) {
 		hexLen = 32
 	}
 	if len(b) != hexLen+5 || b[hexLen] != ':' {
-		return netip.Addr{}, 0, fmt.Errorf("%q is not %d hex digits, a colon and 4", b, hexLen)
+		return netip.Addr{}, 0, errNotInetAddr
 	}
 	port, err := parse.Hex(b[hexLen+1:])
 	if err != nil {
-		return netip.Addr{}, 0, fmt.Errorf("port in %q: %v", b, err)
+		return netip.Addr{}, 0, err
 	}
 	var raw [16]byte
 	for w := 0; w < hexLen/8; w++ {
 		v, err := parse.Hex(b[w*8 : w*8+8])
 		if err != nil {
-			return netip.Addr{}, 0, fmt.Errorf("address %q: %v", b, err)
+			return netip.Addr{}, 0, err
 		}
 		binary.NativeEndian.PutUint32(raw[w*4:], uint32(v))
 	}
@@ -237,7 +260,7 @@ func parseUnixLine(line []byte) (Socket, error) {
 	s := Socket{Protocol: "unix"}
 	num, rest := parse.Field(line)
 	if len(num) < 2 || num[len(num)-1] != ':' {
-		return s, fmt.Errorf("slot %q is not \"ADDRESS:\"", num)
+		return s, &badField{"slot", num, errNotSlot}
 	}
 	_, rest = parse.Field(rest) // RefCount
 	_, rest = parse.Field(rest) // Protocol
@@ -247,18 +270,18 @@ func parseUnixLine(line []byte) (Socket, error) {
 	ino, rest := parse.Field(rest)
 	flags, err := parse.Hex(fl)
 	if err != nil {
-		return s, fmt.Errorf("flags %q: %v", fl, err)
+		return s, &badField{"flags", fl, err}
 	}
 	t, err := parse.Hex(typ)
 	if err != nil {
-		return s, fmt.Errorf("type %q: %v", typ, err)
+		return s, &badField{"type", typ, err}
 	}
 	state, err := parse.Hex(st)
 	if err != nil {
-		return s, fmt.Errorf("state %q: %v", st, err)
+		return s, &badField{"state", st, err}
 	}
 	if s.Inode, err = parse.Uint(ino); err != nil {
-		return s, fmt.Errorf("inode %q: %v", ino, err)
+		return s, &badField{"inode", ino, err}
 	}
 	s.Type = unixTypes[t]
 	if s.Type == "" {
@@ -274,7 +297,7 @@ func parseUnixLine(line []byte) (Socket, error) {
 	}
 	if len(rest) > 0 {
 		if rest[0] != ' ' {
-			return s, fmt.Errorf("path %q does not follow one space", rest)
+			return s, &badField{"path", rest, errNoSpace}
 		}
 		s.Path = string(rest[1:])
 	}

@@ -196,7 +196,7 @@ func TestScanSocketsMalformedTable(t *testing.T) {
 	if len(p.Sockets) != 2 {
 		t.Errorf("Sockets = %+v, want the two of the good tcp lines", p.Sockets)
 	}
-	if err := p.Missing[FieldSockets]; err == nil || err.Error() != "malformed content: /proc/101/net/udp line 3: slot \"garbage\" is not \"N:\"" {
+	if err := p.Missing[FieldSockets]; err == nil || err.Error() != "malformed content: /proc/101/net/udp line 3: slot \"garbage\": not \"N:\"" {
 		t.Errorf("Missing[sockets] = %v", err)
 	}
 }
