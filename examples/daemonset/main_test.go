@@ -34,14 +34,16 @@ func TestParseConfig(t *testing.T) {
 		{name: "defaults", want: defaults},
 		{
 			name: "flags",
-			args: []string{"--root", "/host", "--interval", "2s", "--listen", "127.0.0.1:9200", "--kernel-threads", "--no-names", "--shutdown-timeout", "1s"},
-			want: config{root: "/host", interval: 2 * time.Second, listen: "127.0.0.1:9200", kernelThreads: true, noNames: true, shutdownTimeout: time.Second},
+			args: []string{"--root", "/host", "--interval", "2s", "--listen", "127.0.0.1:9200", "--kernel-threads", "--no-names", "--no-posture", "--sockets", "--shutdown-timeout", "1s"},
+			want: config{root: "/host", interval: 2 * time.Second, listen: "127.0.0.1:9200", kernelThreads: true, noNames: true,
+				noPosture: true, sockets: true, shutdownTimeout: time.Second},
 		},
 		{
 			name: "environment",
 			env: map[string]string{"HOSTSCOPE_ROOT": "/host", "HOSTSCOPE_INTERVAL": "30s", "HOSTSCOPE_LISTEN": ":9300",
-				"HOSTSCOPE_KERNEL_THREADS": "true", "HOSTSCOPE_NO_NAMES": "1", "HOSTSCOPE_SHUTDOWN_TIMEOUT": "0s"},
-			want: config{root: "/host", interval: 30 * time.Second, listen: ":9300", kernelThreads: true, noNames: true},
+				"HOSTSCOPE_KERNEL_THREADS": "true", "HOSTSCOPE_NO_NAMES": "1", "HOSTSCOPE_NO_POSTURE": "true", "HOSTSCOPE_SOCKETS": "true",
+				"HOSTSCOPE_SHUTDOWN_TIMEOUT": "0s"},
+			want: config{root: "/host", interval: 30 * time.Second, listen: ":9300", kernelThreads: true, noNames: true, noPosture: true, sockets: true},
 		},
 		{
 			name: "flag wins over environment",
