@@ -89,7 +89,7 @@ func (a *agent) scan(ctx context.Context) error {
 			}
 		}
 	}
-	st := newState(inv, a.kernelThreads, a.opts)
+	st := newState(inv, a.prev, a.kernelThreads, a.opts)
 	for _, ev := range diff(a.prev, st, end) {
 		if err := a.events.Encode(ev); err != nil {
 			// Standard output is the event stream's only consumer; a

@@ -29,6 +29,12 @@ type ctrEntry struct {
 	// listening is nil without --sockets, else a list, empty when the
 	// container listens on nothing.
 	listening []jsonSocket
+	// findings are the container's findings as of the last scan that read
+	// its posture whole (this one or an earlier one); known is false until
+	// one has. A posture read in part may lack findings the container has,
+	// so it leaves them as they were rather than report a change.
+	findings []psjson.Finding
+	known    bool
 }
 
 // procEntry is one process of a scan.
@@ -46,8 +52,10 @@ func containerKey(runtime, id string) string { return runtime + "/" + id }
 
 // newState keeps what the agent reports of inv. Kernel threads are left out
 // unless kernelThreads: they come and go with the load and run in no
-// container. opts are those inv was taken with.
-func newState(inv *hostscope.Inventory, kernelThreads bool, opts *hostscope.Options) *state {
+// container. opts are those inv was taken with; prev is the previous
+// scan's state (nil for the first), whose findings a container keeps when
+// its posture could not be read whole this time.
+func newState(inv *hostscope.Inventory, prev *state, kernelThreads bool, opts *hostscope.Options) *state {
 	st := &state{containers: map[string]*ctrEntry{}, procs: map[int]*procEntry{}, postures: opts.Posture}
 	for _, c := range inv.Containers {
 		e := &ctrEntry{
@@ -56,13 +64,20 @@ func newState(inv *hostscope.Inventory, kernelThreads bool, opts *hostscope.Opti
 			res:     c.Resources,
 		}
 		e.c.Posture = psjson.FromPosture(c.Posture, c.PostureErr)
+		key := containerKey(c.Runtime, c.ID)
+		switch {
+		case e.c.Posture != nil && e.c.Posture.Error == "":
+			e.findings, e.known = e.c.Posture.Findings, true
+		case prev != nil && prev.containers[key] != nil:
+			e.findings, e.known = prev.containers[key].findings, prev.containers[key].known
+		}
 		if opts.Sockets {
 			e.listening = make([]jsonSocket, len(c.Listening))
 			for i := range c.Listening {
 				e.listening[i] = psjson.FromSocket(&c.Listening[i])
 			}
 		}
-		st.containers[containerKey(c.Runtime, c.ID)] = e
+		st.containers[key] = e
 	}
 	for _, p := range inv.Processes {
 		if p.KernelThread && !kernelThreads {
@@ -133,7 +148,7 @@ func diff(prev, cur *state, at time.Time) []jsonEvent {
 		switch {
 		case !ok:
 			ctrEvent(containerStarted, cur.containers[key])
-		case findingsChanged(old.c.Posture, cur.containers[key].c.Posture):
+		case findingsChanged(old, cur.containers[key]):
 			changed = append(changed, cur.containers[key])
 		}
 	}
@@ -150,14 +165,12 @@ func diff(prev, cur *state, at time.Time) []jsonEvent {
 }
 
 // findingsChanged reports whether a container's findings differ between two
-// scans whose postures were both read whole. A posture with an error (the
-// container was exiting, a link was denied once) may lack findings it has:
-// comparing it would report a change that did not happen.
-func findingsChanged(old, now *psjson.Posture) bool {
-	if old == nil || now == nil || old.Error != "" || now.Error != "" {
-		return false
-	}
-	return !slices.Equal(old.Findings, now.Findings)
+// scans, as of the last posture of each read whole (ctrEntry.findings): a
+// posture with an error (the container was exiting, a link was denied
+// once) may lack findings the container has, and comparing it would report
+// a change that did not happen.
+func findingsChanged(old, now *ctrEntry) bool {
+	return old.known && now.known && !slices.Equal(old.findings, now.findings)
 }
 
 func sortedPIDs(m map[int]*procEntry) []int {
