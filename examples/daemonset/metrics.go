@@ -8,7 +8,6 @@ import (
 	"sort"
 
 	"github.com/hostscope/hostscope"
-
 	"github.com/hostscope/hostscope/cgroup"
 	"github.com/hostscope/hostscope/hostroot"
 	"github.com/prometheus/client_golang/prometheus"
