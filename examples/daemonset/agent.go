@@ -47,8 +47,9 @@ func newAgent(root *hostroot.Root, cfg config, events io.Writer, log *slog.Logge
 	enc := json.NewEncoder(events)
 	enc.SetEscapeHTML(false)
 	a := &agent{
-		root:          root,
-		opts:          &hostscope.Options{Fields: fields, NoNames: cfg.noNames, Resources: !cfg.noResources},
+		root: root,
+		opts: &hostscope.Options{Fields: fields, NoNames: cfg.noNames, Resources: !cfg.noResources,
+			Posture: !cfg.noPosture, Sockets: cfg.sockets},
 		interval:      cfg.interval,
 		kernelThreads: cfg.kernelThreads,
 		events:        enc,
@@ -80,13 +81,15 @@ func (a *agent) scan(ctx context.Context) error {
 		}
 	}
 	for _, c := range inv.Containers {
-		if c.ResourcesErr != nil && !errors.Is(c.ResourcesErr, fs.ErrNotExist) {
-			// A container that stopped since its processes were read has
-			// no cgroup left: that is churn, not a failure.
-			a.metrics.scanErrors.WithLabelValues(errorKind(c.ResourcesErr)).Inc()
+		// A container that stopped since its processes were read has no
+		// cgroup or process files left: that is churn, not a failure.
+		for _, err := range []error{c.ResourcesErr, c.PostureErr} {
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				a.metrics.scanErrors.WithLabelValues(errorKind(err)).Inc()
+			}
 		}
 	}
-	st := newState(inv, a.kernelThreads)
+	st := newState(inv, a.prev, a.kernelThreads, a.opts)
 	for _, ev := range diff(a.prev, st, end) {
 		if err := a.events.Encode(ev); err != nil {
 			// Standard output is the event stream's only consumer; a

@@ -9,7 +9,7 @@ import (
 
 func TestFirstScanReportsEverythingAsInitial(t *testing.T) {
 	n := newNode(t, initProc, kthreadd, sshd, nginx, worker, pause, app)
-	a := newTestAgent(t, n, config{})
+	a := newTestAgent(t, n, config{noPosture: true})
 	got := a.scan(t)
 	at := a.snap.Load().end
 	want := []jsonEvent{
@@ -30,7 +30,7 @@ func TestFirstScanReportsEverythingAsInitial(t *testing.T) {
 
 func TestKernelThreadsOnRequest(t *testing.T) {
 	n := newNode(t, initProc, kthreadd)
-	a := newTestAgent(t, n, config{kernelThreads: true})
+	a := newTestAgent(t, n, config{noPosture: true, kernelThreads: true})
 	got := a.scan(t)
 	at := a.snap.Load().end
 	want := []jsonEvent{
@@ -44,7 +44,7 @@ func TestKernelThreadsOnRequest(t *testing.T) {
 
 func TestChangesBetweenScans(t *testing.T) {
 	n := newNode(t, initProc, sshd, nginx, worker)
-	a := newTestAgent(t, n, config{})
+	a := newTestAgent(t, n, config{noPosture: true})
 	a.scan(t)
 
 	// Nothing changed: nothing to say.
@@ -76,7 +76,7 @@ func TestChangesBetweenScans(t *testing.T) {
 
 func TestPIDReuse(t *testing.T) {
 	n := newNode(t, initProc, nginx, worker)
-	a := newTestAgent(t, n, config{})
+	a := newTestAgent(t, n, config{noPosture: true})
 	a.scan(t)
 
 	// Between two scans the worker exits and its PID goes to a new worker
@@ -116,7 +116,7 @@ func TestPIDReuse(t *testing.T) {
 // restarted: the kernel's btime moves when the clock is stepped.
 func TestClockStep(t *testing.T) {
 	n := newNode(t, initProc, nginx, worker)
-	a := newTestAgent(t, n, config{})
+	a := newTestAgent(t, n, config{noPosture: true})
 	a.scan(t)
 	for _, bt := range []int64{btime + 1, btime, btime - 1, btime + 3600} {
 		n.setBtime(bt)
@@ -139,7 +139,7 @@ func TestClockStep(t *testing.T) {
 func TestUnknownBootTime(t *testing.T) {
 	n := newNode(t, initProc, nginx)
 	n.file("/proc/stat", "cpu  1 1 1 1\n")
-	a := newTestAgent(t, n, config{})
+	a := newTestAgent(t, n, config{noPosture: true})
 	first := a.scan(t)
 	if len(first) != 3 {
 		t.Fatalf("first scan: %d events, want 3 (web, init, nginx): %+v", len(first), first)
@@ -166,7 +166,7 @@ func TestUnknownBootTime(t *testing.T) {
 // one that stays away for a scan stops and starts again.
 func TestStoppedAndRestartedContainer(t *testing.T) {
 	n := newNode(t, initProc, nginx)
-	a := newTestAgent(t, n, config{})
+	a := newTestAgent(t, n, config{noPosture: true})
 	a.scan(t)
 	n.kill(nginx.pid)
 	a.scan(t)

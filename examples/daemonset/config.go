@@ -19,6 +19,8 @@ type config struct {
 	kernelThreads   bool
 	noNames         bool
 	noResources     bool
+	noPosture       bool
+	sockets         bool
 	shutdownTimeout time.Duration
 }
 
@@ -33,14 +35,15 @@ const usageHead = `Usage: hostscope-agent [flags]
 Scans every process of the host and the container each runs in, every
 interval, through the host's /proc (HOST_PROC=/host/proc and the other HOST_*
 variables, or --root). Writes the changes between scans to standard output as
-JSON Lines (container_started, container_stopped, process_started,
-process_exited; the first scan reports what already runs as "started" events
-with "initial": true) and serves over HTTP:
+JSON Lines (container_started, container_stopped, container_posture_changed,
+process_started, process_exited; the first scan reports what already runs as
+"started" events with "initial": true) and serves over HTTP:
 
   /healthz    200 once a scan succeeded and the last success is recent,
               503 before, and when it is older than 3 intervals
   /inventory  the last scan as JSON: containers with their processes,
-              and host processes
+              their security posture and findings, their listening
+              sockets (--sockets), and host processes
   /metrics    Prometheus metrics
 
 Every flag can be given by its environment variable instead; a flag on the
@@ -60,6 +63,8 @@ func parseConfig(args []string, lookup func(string) (string, bool), out io.Write
 	fs.BoolVar(&cfg.kernelThreads, "kernel-threads", false, "report kernel threads too (they come and go with the load)")
 	fs.BoolVar(&cfg.noNames, "no-names", false, "do not read the runtimes' state files: containers get no name, image or pod name")
 	fs.BoolVar(&cfg.noResources, "no-resources", false, "do not read the containers' memory, CPU and pids figures from the host's /sys/fs/cgroup")
+	fs.BoolVar(&cfg.noPosture, "no-posture", false, "do not compute the containers' security posture (capabilities, host namespaces and mounts, devices) and its findings")
+	fs.BoolVar(&cfg.sockets, "sockets", false, "list each container's listening sockets: reads a link per open descriptor of every process, which costs more than the rest of a scan")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 5*time.Second, "how long HTTP requests in flight may take to finish on SIGTERM or SIGINT")
 	fs.Usage = func() {
 		fmt.Fprint(out, usageHead)

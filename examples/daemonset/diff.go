@@ -1,11 +1,13 @@
 package main
 
 import (
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/hostscope/hostscope"
 	"github.com/hostscope/hostscope/cgroup"
+	"github.com/hostscope/hostscope/internal/psjson"
 	"github.com/hostscope/hostscope/proc"
 )
 
@@ -15,14 +17,24 @@ import (
 type state struct {
 	containers map[string]*ctrEntry // by containerKey
 	procs      map[int]*procEntry   // by PID
+	postures   bool                 // the containers' postures were computed
 }
 
 // ctrEntry is one container of a scan.
 type ctrEntry struct {
-	c       jsonContainer
+	c       jsonContainer // its Posture is nil with --no-posture
 	initPID int
 	pids    []int             // ascending
 	res     *cgroup.Resources // nil when not read
+	// listening is nil without --sockets, else a list, empty when the
+	// container listens on nothing.
+	listening []jsonSocket
+	// findings are the container's findings as of the last scan that read
+	// its posture whole (this one or an earlier one); known is false until
+	// one has. A posture read in part may lack findings the container has,
+	// so it leaves them as they were rather than report a change.
+	findings []psjson.Finding
+	known    bool
 }
 
 // procEntry is one process of a scan.
@@ -40,15 +52,32 @@ func containerKey(runtime, id string) string { return runtime + "/" + id }
 
 // newState keeps what the agent reports of inv. Kernel threads are left out
 // unless kernelThreads: they come and go with the load and run in no
-// container.
-func newState(inv *hostscope.Inventory, kernelThreads bool) *state {
-	st := &state{containers: map[string]*ctrEntry{}, procs: map[int]*procEntry{}}
+// container. opts are those inv was taken with; prev is the previous
+// scan's state (nil for the first), whose findings a container keeps when
+// its posture could not be read whole this time.
+func newState(inv *hostscope.Inventory, prev *state, kernelThreads bool, opts *hostscope.Options) *state {
+	st := &state{containers: map[string]*ctrEntry{}, procs: map[int]*procEntry{}, postures: opts.Posture}
 	for _, c := range inv.Containers {
-		st.containers[containerKey(c.Runtime, c.ID)] = &ctrEntry{
+		e := &ctrEntry{
 			c:       *toJSONContainer(&c.Container),
 			initPID: c.InitPID,
 			res:     c.Resources,
 		}
+		e.c.Posture = psjson.FromPosture(c.Posture, c.PostureErr)
+		key := containerKey(c.Runtime, c.ID)
+		switch {
+		case e.c.Posture != nil && e.c.Posture.Error == "":
+			e.findings, e.known = e.c.Posture.Findings, true
+		case prev != nil && prev.containers[key] != nil:
+			e.findings, e.known = prev.containers[key].findings, prev.containers[key].known
+		}
+		if opts.Sockets {
+			e.listening = make([]jsonSocket, len(c.Listening))
+			for i := range c.Listening {
+				e.listening[i] = psjson.FromSocket(&c.Listening[i])
+			}
+		}
+		st.containers[key] = e
 	}
 	for _, p := range inv.Processes {
 		if p.KernelThread && !kernelThreads {
@@ -80,12 +109,13 @@ func sameProcess(a, b *procEntry) bool {
 }
 
 // diff lists the changes from prev to cur as events stamped at: processes
-// that exited, containers that stopped, containers that started, processes
-// that started, in that order (each group by PID or by runtime and ID), so a
-// consumer sees a container before its processes and its processes' exits
-// before the container's end. A PID held by a different process than in
-// prev is one exit and one start. A nil prev is the first scan: everything
-// in cur is "started", marked initial.
+// that exited, containers that stopped, containers that started, containers
+// whose posture findings changed, processes that started, in that order
+// (each group by PID or by runtime and ID), so a consumer sees a container
+// before its processes and its processes' exits before the container's end.
+// A PID held by a different process than in prev is one exit and one start.
+// A nil prev is the first scan: everything in cur is "started", marked
+// initial.
 func diff(prev, cur *state, at time.Time) []jsonEvent {
 	initial := prev == nil
 	if initial {
@@ -112,10 +142,18 @@ func diff(prev, cur *state, at time.Time) []jsonEvent {
 			ctrEvent(containerStopped, prev.containers[key])
 		}
 	}
+	var changed []*ctrEntry
 	for _, key := range sortedContainers(cur.containers) {
-		if _, ok := prev.containers[key]; !ok {
+		old, ok := prev.containers[key]
+		switch {
+		case !ok:
 			ctrEvent(containerStarted, cur.containers[key])
+		case findingsChanged(old, cur.containers[key]):
+			changed = append(changed, cur.containers[key])
 		}
+	}
+	for _, e := range changed {
+		ctrEvent(containerPostureChanged, e)
 	}
 	for _, pid := range sortedPIDs(cur.procs) {
 		now := cur.procs[pid]
@@ -124,6 +162,15 @@ func diff(prev, cur *state, at time.Time) []jsonEvent {
 		}
 	}
 	return out
+}
+
+// findingsChanged reports whether a container's findings differ between two
+// scans, as of the last posture of each read whole (ctrEntry.findings): a
+// posture with an error (the container was exiting, a link was denied
+// once) may lack findings the container has, and comparing it would report
+// a change that did not happen.
+func findingsChanged(old, now *ctrEntry) bool {
+	return old.known && now.known && !slices.Equal(old.findings, now.findings)
 }
 
 func sortedPIDs(m map[int]*procEntry) []int {
@@ -161,7 +208,7 @@ func (st *state) inventory(scanEnd time.Time, took time.Duration) jsonInventory 
 	}
 	for _, key := range sortedContainers(st.containers) {
 		e := st.containers[key]
-		ic := jsonInventoryContainer{jsonContainer: e.c, InitPID: e.initPID, Processes: []jsonProcess{}}
+		ic := jsonInventoryContainer{jsonContainer: e.c, InitPID: e.initPID, Processes: []jsonProcess{}, Listening: e.listening}
 		for _, pid := range e.pids {
 			ic.Processes = append(ic.Processes, st.procs[pid].p)
 		}

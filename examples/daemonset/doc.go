@@ -19,8 +19,16 @@
 // rather than one inventory object, so no line grows with the node's size
 // (container log pipelines split long lines, at 16 KiB under containerd).
 //
+// Each container also gets its security posture (hostscope.Posture: its
+// capabilities, seccomp mode, host namespaces, host mounts and devices) and
+// the findings it raises, unless --no-posture: container events carry it,
+// and container_posture_changed reports a running container whose findings
+// changed between two scans. With --sockets, /inventory lists the sockets
+// each container listens on.
+//
 // HTTP, on --listen: /healthz, /inventory (the last scan as JSON) and
-// /metrics (Prometheus). SIGTERM or SIGINT stops the scans and drains the
+// /metrics (Prometheus, with findings per container and per rule, and
+// listening sockets per container and protocol). SIGTERM or SIGINT stops the scans and drains the
 // HTTP server. Every flag has an environment variable (--interval is
 // HOSTSCOPE_INTERVAL); --help lists them. README.md explains the
 // deployment and every privilege it asks for.

@@ -41,6 +41,8 @@ type fakeProc struct {
 	cgroup    string
 	nspid     string // NSpid values, tab-separated; the PID alone when empty
 	kthread   bool
+	capBnd    uint64 // bounding, permitted and effective capability sets
+	seccomp   int    // 0 disabled, 2 filter
 }
 
 func (p fakeProc) add(h *hostroottest.Host) {
@@ -59,7 +61,9 @@ func (p fakeProc) add(h *hostroottest.Host) {
 	if nspid == "" {
 		nspid = fmt.Sprint(p.pid)
 	}
-	h.File(dir+"/status", fmt.Sprintf("Name:\t%s\nState:\tS (sleeping)\nPid:\t%d\nPPid:\t%d\nUid:\t1000\t1000\t1000\t1000\nGid:\t0\t0\t0\t0\nThreads:\t1\nNSpid:\t%s\n", p.comm, p.pid, p.ppid, nspid))
+	h.File(dir+"/status", fmt.Sprintf("Name:\t%s\nState:\tS (sleeping)\nPid:\t%d\nPPid:\t%d\nUid:\t1000\t1000\t1000\t1000\nGid:\t0\t0\t0\t0\nThreads:\t1\nNSpid:\t%s\n"+
+		"CapInh:\t0000000000000000\nCapPrm:\t%016[5]x\nCapEff:\t%016[5]x\nCapBnd:\t%016[5]x\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0\nSeccomp:\t%d\n",
+		p.comm, p.pid, p.ppid, nspid, p.capBnd, p.seccomp))
 	cg := p.cgroup
 	if cg == "" {
 		cg = "/"

@@ -24,7 +24,7 @@ func get(t testing.TB, h http.Handler, path string) (int, string, string) {
 
 func TestHealthz(t *testing.T) {
 	n := newNode(t, initProc, nginx)
-	a := newTestAgent(t, n, config{interval: 10 * time.Second})
+	a := newTestAgent(t, n, config{noPosture: true, interval: 10 * time.Second})
 	h := a.handler()
 	check := func(when string, want int) {
 		t.Helper()
@@ -58,7 +58,7 @@ func TestHealthz(t *testing.T) {
 
 func TestInventory(t *testing.T) {
 	n := newNode(t, initProc, kthreadd, sshd, nginx, worker, pause, app)
-	a := newTestAgent(t, n, config{})
+	a := newTestAgent(t, n, config{noPosture: true})
 	h := a.handler()
 	if code, _, _ := get(t, h, "/inventory"); code != http.StatusServiceUnavailable {
 		t.Errorf("/inventory before the first scan = %d, want 503", code)
@@ -130,7 +130,7 @@ func TestInventory(t *testing.T) {
 // TestInventoryEmptyLists: a node with nothing in containers still answers
 // lists, never null.
 func TestInventoryEmptyLists(t *testing.T) {
-	a := newTestAgent(t, newNode(t, kthreadd), config{})
+	a := newTestAgent(t, newNode(t, kthreadd), config{noPosture: true})
 	a.scan(t)
 	_, _, body := get(t, a.handler(), "/inventory")
 	if !strings.Contains(body, `"containers":[]`) || !strings.Contains(body, `"host_processes":[]`) {
@@ -140,7 +140,7 @@ func TestInventoryEmptyLists(t *testing.T) {
 
 func TestMetricsFollowContainers(t *testing.T) {
 	n := newNode(t, initProc, sshd, nginx, worker, pause, app)
-	a := newTestAgent(t, n, config{})
+	a := newTestAgent(t, n, config{noPosture: true})
 	names := []string{"hostscope_container_processes", "hostscope_pod_processes", "hostscope_containers", "hostscope_host_processes"}
 	if got := testutil.CollectAndCount(a.metrics.reg, names...); got != 0 {
 		t.Errorf("%d inventory series before the first scan, want none", got)
@@ -201,7 +201,7 @@ hostscope_host_processes 2
 
 func TestMetricsScans(t *testing.T) {
 	n := newNode(t, initProc, nginx)
-	a := newTestAgent(t, n, config{})
+	a := newTestAgent(t, n, config{noPosture: true})
 	for range 3 {
 		a.scan(t)
 	}
@@ -254,7 +254,7 @@ hostscope_scan_errors_total{kind="permission"} 0
 }
 
 func TestMetricsEndpoint(t *testing.T) {
-	a := newTestAgent(t, newNode(t, initProc, nginx), config{})
+	a := newTestAgent(t, newNode(t, initProc, nginx), config{noPosture: true})
 	a.scan(t)
 	code, ctype, body := get(t, a.handler(), "/metrics")
 	if code != http.StatusOK || !strings.HasPrefix(ctype, "text/plain") {
@@ -284,7 +284,7 @@ func TestMetricsResources(t *testing.T) {
 	n.file(dir+"/cpu.stat", "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\nnr_periods 10\nnr_throttled 2\nthrottled_usec 300000\n")
 	n.file(dir+"/pids.current", "2\n")
 	n.file(dir+"/pids.max", "max\n")
-	a := newTestAgent(t, n, config{})
+	a := newTestAgent(t, n, config{noPosture: true})
 	a.scan(t)
 	labels := `{container_id="` + webID + `",name="web",namespace="",pod_name="",runtime="docker"}`
 	want := `
@@ -311,7 +311,7 @@ hostscope_container_pids` + labels + ` 2
 		t.Error(err)
 	}
 	// --no-resources reads none of it.
-	b := newTestAgent(t, n, config{noResources: true})
+	b := newTestAgent(t, n, config{noPosture: true, noResources: true})
 	b.scan(t)
 	if got := testutil.CollectAndCount(b.metrics.reg, names...); got != 0 {
 		t.Errorf("%d resource series with --no-resources, want none", got)

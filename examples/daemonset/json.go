@@ -18,11 +18,21 @@ type jsonProcess = psjson.Process
 // a process runs in.
 type jsonContainer = psjson.Container
 
+// jsonSocket is one socket: an examples/ps --json socket object.
+type jsonSocket = psjson.Socket
+
 // jsonInventoryContainer is one container of /inventory with its processes.
+// Its posture (the embedded container's "posture") is there unless
+// --no-posture.
 type jsonInventoryContainer struct {
 	jsonContainer
 	InitPID   int           `json:"init_pid"`
 	Processes []jsonProcess `json:"processes"`
+	// Listening is present only with --sockets: then a list of the
+	// sockets the container's processes wait for peers on
+	// (hostscope.Listening: tcp and unix LISTEN, bound unconnected udp),
+	// each once, empty when there is none.
+	Listening []jsonSocket `json:"listening,omitzero"`
 }
 
 // jsonInventory is the body of /inventory.
@@ -44,6 +54,10 @@ const (
 	containerStopped = "container_stopped"
 	processStarted   = "process_started"
 	processExited    = "process_exited"
+	// containerPostureChanged: a running container's findings differ from
+	// the previous scan's (a `docker exec --privileged` came or went, a
+	// mount was added); its container carries the new posture.
+	containerPostureChanged = "container_posture_changed"
 )
 
 // jsonEvent is one line of the agent's standard output.
@@ -56,7 +70,9 @@ type jsonEvent struct {
 	Initial bool `json:"initial"`
 	// Container is the container of a container event, and the container
 	// of the process (null on the host) of a process event, so one filter
-	// (.container.pod_name) works on every event.
+	// (.container.pod_name) works on every event. A container event's
+	// container carries its posture (unless --no-posture); a process
+	// event's does not.
 	Container *jsonContainer `json:"container"`
 	// Process is the process of a process event (for process_exited, as
 	// the last scan saw it), null for container events.

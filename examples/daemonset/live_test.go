@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/hostscope/hostscope/internal/psjson"
 	"github.com/hostscope/hostscope/internal/testctr"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -103,6 +105,12 @@ func TestLiveDaemonSet(t *testing.T) {
 	for _, w := range loads {
 		w.initPID = inspectPID(w.rt, w.id)
 	}
+	// A workload with a posture finding (a capability docker withholds by
+	// default) and a listening socket.
+	riskyName := "hostscope-ds-risky-" + sfx
+	riskyID := dk.MustRun(t, "run", "-d", "--cap-add", "SYS_ADMIN", "--name", riskyName, dockerImage,
+		"sh", "-c", "httpd -f -p 8081 & exec sleep 3002")
+	dk.Cleanup(t, "rm", "-f", riskyID)
 
 	// The agent's pod, from the DaemonSet's template.
 	agentPod := "hostscope-agent-" + sfx
@@ -124,6 +132,8 @@ func TestLiveDaemonSet(t *testing.T) {
 	}
 	noDAC.Ports = nil
 	pod.Spec.Containers = append(pod.Spec.Containers, noDAC)
+	// The first agent lists sockets too (--sockets is opt-in).
+	pod.Spec.Containers[0].Env = append(pod.Spec.Containers[0].Env, corev1.EnvVar{Name: "HOSTSCOPE_SOCKETS", Value: "true"})
 	b, err := yaml.Marshal(pod)
 	if err != nil {
 		t.Fatal(err)
@@ -168,6 +178,9 @@ func TestLiveDaemonSet(t *testing.T) {
 				return false, "no container " + w.name
 			}
 		}
+		if findContainer(inv, riskyID) == nil {
+			return false, "no container " + riskyName
+		}
 		return findContainer(inv, agentID) != nil, "no agent container"
 	})
 	for _, w := range loads {
@@ -189,6 +202,44 @@ func TestLiveDaemonSet(t *testing.T) {
 			t.Errorf("container %s: processes %q, want %q", w.name, cmds, want)
 		}
 	}
+	// Posture: the default workloads break no rule; the one given
+	// SYS_ADMIN does, and so does the agent, given SYS_PTRACE and
+	// DAC_READ_SEARCH by the manifest.
+	for _, w := range loads {
+		c := findContainer(inv, w.id)
+		if p := c.Posture; p == nil || len(p.Findings) != 0 || p.Error != "" {
+			t.Errorf("container %s, a default one: posture %+v, want one without findings or error", w.name, p)
+		}
+	}
+	riskyCtr := findContainer(inv, riskyID)
+	if p := riskyCtr.Posture; p == nil || p.Error != "" || !slices.Equal(p.AddedCapabilities, []string{"CAP_SYS_ADMIN"}) ||
+		!slices.ContainsFunc(p.Findings, func(f psjson.Finding) bool { return f.Rule == "added-capabilities" && f.Reason != "" }) {
+		t.Errorf("container %s (--cap-add SYS_ADMIN): posture %+v, want CAP_SYS_ADMIN added and its finding", riskyName, p)
+	}
+	if p := findContainer(inv, agentID).Posture; p == nil ||
+		!slices.Equal(p.AddedCapabilities, []string{"CAP_DAC_READ_SEARCH", "CAP_SYS_PTRACE"}) ||
+		!slices.ContainsFunc(p.Findings, func(f psjson.Finding) bool { return f.Rule == "added-capabilities" }) {
+		t.Errorf("the agent's own posture %+v, want SYS_PTRACE and DAC_READ_SEARCH added and their finding", p)
+	}
+	// Listening sockets: the risky workload's httpd on 8081, the agent's
+	// HTTP server on 9100; the sleeping workloads listen on nothing.
+	listensOn := func(c *jsonInventoryContainer, port uint16) bool {
+		return slices.ContainsFunc(c.Listening, func(s jsonSocket) bool {
+			return (s.Protocol == "tcp" || s.Protocol == "tcp6") && s.LocalPort == port && s.State == "LISTEN"
+		})
+	}
+	if !listensOn(riskyCtr, 8081) {
+		t.Errorf("container %s listens on %+v, want tcp port 8081 among them", riskyName, riskyCtr.Listening)
+	}
+	if self := findContainer(inv, agentID); !listensOn(self, 9100) {
+		t.Errorf("the agent listens on %+v, want tcp port 9100 among them", self.Listening)
+	}
+	for _, w := range loads {
+		if c := findContainer(inv, w.id); c.Listening == nil || len(c.Listening) != 0 {
+			t.Errorf("container %s, sleeping, listens on %+v, want an empty list", w.name, c.Listening)
+		}
+	}
+
 	// The pods' infra containers are there, marked as sandboxes.
 	for _, pod := range []string{podName, agentPod} {
 		if !slices.ContainsFunc(inv.Containers, func(c jsonInventoryContainer) bool {
@@ -229,10 +280,13 @@ func TestLiveDaemonSet(t *testing.T) {
 	if caps, _ := pm.Run(t, "exec", noDACCtr, "/bin/busybox", "grep", "CapEff", "/proc/self/status"); !strings.HasSuffix(caps, "0000000000080000") {
 		t.Errorf("the second agent's capabilities are %q, want SYS_PTRACE alone", caps)
 	}
-	for _, w := range append(loads, &workload{id: agentID}) {
+	for _, w := range append(loads, &workload{id: agentID}, &workload{id: riskyID}) {
 		with, without := findContainer(inv, w.id), findContainer(noDACInv, w.id)
-		if with.jsonContainer != without.jsonContainer {
-			t.Errorf("without DAC_READ_SEARCH, container %s is\n%+v\nwith it\n%+v", w.id, without.jsonContainer, with.jsonContainer)
+		if diff := cmp.Diff(with.jsonContainer, without.jsonContainer); diff != "" {
+			t.Errorf("container %s without DAC_READ_SEARCH (-with +without):\n%s", w.id, diff)
+		}
+		if without.Listening != nil {
+			t.Errorf("the agent without --sockets lists container %s's sockets: %+v", w.id, without.Listening)
 		}
 	}
 
@@ -245,6 +299,31 @@ func TestLiveDaemonSet(t *testing.T) {
 		if !strings.Contains(metrics, "\n"+line+"\n") {
 			t.Errorf("/metrics lacks %s", line)
 		}
+	}
+	ctrLabels := func(id, name, podName, runtime, extra string) string {
+		return fmt.Sprintf(`{container_id=%q,name=%q,namespace="",pod_name=%q,%sruntime=%q}`, id, name, podName, extra, runtime)
+	}
+	for _, w := range loads {
+		if strings.Contains(metrics, `hostscope_container_findings{container_id="`+w.id+`"`) {
+			t.Errorf("/metrics has findings of %s, a default container", w.name)
+		}
+	}
+	for _, want := range []string{
+		"hostscope_container_findings" + ctrLabels(riskyID, riskyName, "", "docker", `rule="added-capabilities",`) + " 1",
+	} {
+		if !strings.Contains(metrics, "\n"+want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	// httpd listens on tcp or tcp6, as the machine's IPv6 has it.
+	if !strings.Contains(metrics, "\nhostscope_container_listening_sockets"+ctrLabels(riskyID, riskyName, "", "docker", `protocol="tcp",`)+" 1") &&
+		!strings.Contains(metrics, "\nhostscope_container_listening_sockets"+ctrLabels(riskyID, riskyName, "", "docker", `protocol="tcp6",`)+" 1") {
+		t.Errorf("/metrics lacks %s's listening socket", riskyName)
+	}
+	// The risky workload and the two agents add capabilities (other
+	// containers of this machine may too).
+	if n := metricValue(t, metrics, `hostscope_containers_with_finding{rule="added-capabilities"}`); n < 3 {
+		t.Errorf("%v containers with added capabilities, want at least 3", n)
 	}
 	for _, want := range []string{
 		// the pod's two workloads and its infra container
@@ -316,7 +395,8 @@ func TestLiveDaemonSet(t *testing.T) {
 	late := slices.IndexFunc(evs, func(ev jsonEvent) bool {
 		return ev.Type == containerStarted && ev.Container != nil && ev.Container.ID == lateID
 	})
-	if c := evs[late].Container; c.Name != lateName || c.Image != workImage || c.Runtime != "podman" {
+	if c := evs[late].Container; c.Name != lateName || c.Image != workImage || c.Runtime != "podman" ||
+		c.Posture == nil || len(c.Posture.Findings) != 0 {
 		t.Errorf("container_started of %s carries %+v", lateName, c)
 	}
 	if !slices.ContainsFunc(evs, func(ev jsonEvent) bool {
@@ -362,6 +442,23 @@ func podFromDaemonSet(t testing.TB, ds *appsv1.DaemonSet, name, image string) *c
 		}
 	}
 	return pod
+}
+
+// metricValue is the value of the series named series (name and labels,
+// as the text format writes them) in metrics.
+func metricValue(t testing.TB, metrics, series string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(metrics, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("series %s: %v", series, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("/metrics lacks %s", series)
+	return 0
 }
 
 func findContainer(inv jsonInventory, id string) *jsonInventoryContainer {

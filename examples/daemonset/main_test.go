@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -34,14 +35,16 @@ func TestParseConfig(t *testing.T) {
 		{name: "defaults", want: defaults},
 		{
 			name: "flags",
-			args: []string{"--root", "/host", "--interval", "2s", "--listen", "127.0.0.1:9200", "--kernel-threads", "--no-names", "--shutdown-timeout", "1s"},
-			want: config{root: "/host", interval: 2 * time.Second, listen: "127.0.0.1:9200", kernelThreads: true, noNames: true, shutdownTimeout: time.Second},
+			args: []string{"--root", "/host", "--interval", "2s", "--listen", "127.0.0.1:9200", "--kernel-threads", "--no-names", "--no-posture", "--sockets", "--shutdown-timeout", "1s"},
+			want: config{root: "/host", interval: 2 * time.Second, listen: "127.0.0.1:9200", kernelThreads: true, noNames: true,
+				noPosture: true, sockets: true, shutdownTimeout: time.Second},
 		},
 		{
 			name: "environment",
 			env: map[string]string{"HOSTSCOPE_ROOT": "/host", "HOSTSCOPE_INTERVAL": "30s", "HOSTSCOPE_LISTEN": ":9300",
-				"HOSTSCOPE_KERNEL_THREADS": "true", "HOSTSCOPE_NO_NAMES": "1", "HOSTSCOPE_SHUTDOWN_TIMEOUT": "0s"},
-			want: config{root: "/host", interval: 30 * time.Second, listen: ":9300", kernelThreads: true, noNames: true},
+				"HOSTSCOPE_KERNEL_THREADS": "true", "HOSTSCOPE_NO_NAMES": "1", "HOSTSCOPE_NO_POSTURE": "true", "HOSTSCOPE_SOCKETS": "true",
+				"HOSTSCOPE_SHUTDOWN_TIMEOUT": "0s"},
+			want: config{root: "/host", interval: 30 * time.Second, listen: ":9300", kernelThreads: true, noNames: true, noPosture: true, sockets: true},
 		},
 		{
 			name: "flag wins over environment",
@@ -80,7 +83,7 @@ func TestHelpListsEveryFlagAndVariable(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("--help: %v, want flag.ErrHelp", err)
 	}
-	for _, name := range []string{"root", "interval", "listen", "kernel-threads", "no-names", "shutdown-timeout"} {
+	for _, name := range flagNames {
 		line := "--" + name + " "
 		if !strings.Contains(out.String(), line) || !strings.Contains(out.String(), envName(name)) {
 			t.Errorf("--help lacks %s or %s:\n%s", line, envName(name), out.String())
@@ -89,6 +92,23 @@ func TestHelpListsEveryFlagAndVariable(t *testing.T) {
 	for _, want := range []string{"/healthz", "/inventory", "/metrics", "HOST_PROC"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help does not mention %s", want)
+		}
+	}
+}
+
+var flagNames = []string{"root", "interval", "listen", "kernel-threads", "no-names", "no-resources", "no-posture", "sockets", "shutdown-timeout"}
+
+// TestREADMEListsEveryFlag: the README's table has a row for each flag,
+// with its variable.
+func TestREADMEListsEveryFlag(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range flagNames {
+		row := "| `--" + name
+		if !strings.Contains(string(readme), row) || !strings.Contains(string(readme), "| `"+envName(name)+"` |") {
+			t.Errorf("README.md has no row %s ... | `%s` |", row, envName(name))
 		}
 	}
 }

@@ -339,6 +339,11 @@ func TestManifestProbesAndConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the manifest's environment does not configure the agent: %v", err)
 	}
+	// The manifest keeps the defaults the README promises: postures on
+	// (the security agent's point), sockets off (their cost is opt-in).
+	if cfg.noPosture || cfg.sockets {
+		t.Errorf("the manifest sets no-posture=%v sockets=%v, want the defaults false, false", cfg.noPosture, cfg.sockets)
+	}
 	_, portText, found := strings.Cut(cfg.listen, ":")
 	port, err := strconv.Atoi(portText)
 	if !found || err != nil {

@@ -3,8 +3,11 @@ package main
 import (
 	"errors"
 	"io/fs"
+	"maps"
+	"slices"
 	"sort"
 
+	"github.com/hostscope/hostscope"
 	"github.com/hostscope/hostscope/cgroup"
 	"github.com/hostscope/hostscope/hostroot"
 	"github.com/prometheus/client_golang/prometheus"
@@ -77,6 +80,8 @@ type inventoryCollector struct {
 	ctrProcs, podProcs, ctrs, hostProcs, lastScan *prometheus.Desc
 	// Resource figures of each container's cgroup.
 	memUsage, memLimit, cpu, throttled, pids, pidsMax *prometheus.Desc
+	// Posture findings per container and per rule; listening sockets.
+	findings, ctrsWithFinding, listening *prometheus.Desc
 }
 
 // ctrLabels name a container's series.
@@ -99,6 +104,15 @@ func newInventoryCollector(current func() *snapshot) *inventoryCollector {
 			"Tasks (processes and threads) in each container's cgroup.", ctrLabels, nil),
 		pidsMax: prometheus.NewDesc("hostscope_container_pids_limit",
 			"Task limit of each container's cgroup; no series when unlimited.", ctrLabels, nil),
+		findings: prometheus.NewDesc("hostscope_container_findings",
+			"Posture findings of each container by rule (a host namespace or a mount each count one), as of the last successful scan; no series for a rule the container does not break.",
+			append(slices.Clone(ctrLabels), "rule"), nil),
+		ctrsWithFinding: prometheus.NewDesc("hostscope_containers_with_finding",
+			"Running containers that break each posture rule, as of the last successful scan; every rule has a series.",
+			[]string{"rule"}, nil),
+		listening: prometheus.NewDesc("hostscope_container_listening_sockets",
+			"Sockets each container waits for peers on, by protocol (tcp, tcp6, udp, udp6, unix), with --sockets; no series for a protocol it does not listen on.",
+			append(slices.Clone(ctrLabels), "protocol"), nil),
 		podProcs: prometheus.NewDesc("hostscope_pod_processes",
 			"Processes in each pod (Kubernetes, or podman's), as of the last successful scan.",
 			[]string{"pod_name", "namespace", "pod_uid"}, nil),
@@ -118,7 +132,8 @@ func (c *inventoryCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.ctrs
 	ch <- c.hostProcs
 	ch <- c.lastScan
-	for _, d := range []*prometheus.Desc{c.memUsage, c.memLimit, c.cpu, c.throttled, c.pids, c.pidsMax} {
+	for _, d := range []*prometheus.Desc{c.memUsage, c.memLimit, c.cpu, c.throttled, c.pids, c.pidsMax,
+		c.findings, c.ctrsWithFinding, c.listening} {
 		ch <- d
 	}
 }
@@ -149,6 +164,40 @@ func (c *inventoryCollector) resources(ch chan<- prometheus.Metric, r *cgroup.Re
 	}
 }
 
+// posture writes a container's findings, one series per rule it breaks
+// valued with the rule's number of findings, and counts the container in
+// breaking for each of those rules.
+func (c *inventoryCollector) posture(ch chan<- prometheus.Metric, e *ctrEntry, labels []string, breaking map[string]int) {
+	if e.c.Posture == nil {
+		return
+	}
+	perRule := map[string]int{}
+	for _, f := range e.c.Posture.Findings {
+		perRule[f.Rule]++
+	}
+	for _, r := range hostscope.Rules {
+		if n := perRule[string(r)]; n > 0 {
+			ch <- prometheus.MustNewConstMetric(c.findings, prometheus.GaugeValue, float64(n), append(labels, string(r))...)
+			breaking[string(r)]++
+		}
+	}
+}
+
+// sockets writes a container's listening sockets by protocol, when they
+// were read.
+func (c *inventoryCollector) sockets(ch chan<- prometheus.Metric, e *ctrEntry, labels []string) {
+	if e.listening == nil {
+		return
+	}
+	perProto := map[string]int{}
+	for _, s := range e.listening {
+		perProto[s.Protocol]++
+	}
+	for _, proto := range slices.Sorted(maps.Keys(perProto)) {
+		ch <- prometheus.MustNewConstMetric(c.listening, prometheus.GaugeValue, float64(perProto[proto]), append(labels, proto)...)
+	}
+}
+
 type podLabels struct{ name, namespace, uid string }
 
 func (c *inventoryCollector) Collect(ch chan<- prometheus.Metric) {
@@ -158,11 +207,14 @@ func (c *inventoryCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	st := snap.state
 	byRuntime := map[string]int{}
+	breaking := map[string]int{}
 	for _, key := range sortedContainers(st.containers) {
 		e := st.containers[key]
 		labels := []string{e.c.ID, e.c.Runtime, e.c.Name, e.c.PodName, e.c.PodNamespace}
 		ch <- prometheus.MustNewConstMetric(c.ctrProcs, prometheus.GaugeValue, float64(len(e.pids)), labels...)
 		c.resources(ch, e.res, labels)
+		c.posture(ch, e, labels, breaking)
+		c.sockets(ch, e, labels)
 		rt := e.c.Runtime
 		if rt == "" {
 			rt = "unknown"
@@ -176,6 +228,11 @@ func (c *inventoryCollector) Collect(ch chan<- prometheus.Metric) {
 	sort.Strings(rts)
 	for _, rt := range rts {
 		ch <- prometheus.MustNewConstMetric(c.ctrs, prometheus.GaugeValue, float64(byRuntime[rt]), rt)
+	}
+	if st.postures {
+		for _, r := range hostscope.Rules {
+			ch <- prometheus.MustNewConstMetric(c.ctrsWithFinding, prometheus.GaugeValue, float64(breaking[string(r)]), string(r))
+		}
 	}
 	pods := map[podLabels]int{}
 	host := 0
