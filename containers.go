@@ -210,7 +210,10 @@ type Container struct {
 	// PostureErr joins the reasons parts of Posture are missing, each
 	// prefixed with the part: "privilege", "privileged", "namespaces",
 	// "user", "mounts" or "devices". A Posture with a non-nil PostureErr
-	// may miss findings.
+	// may miss findings. It is also set, under "privilege", while runc's
+	// setup process is a member (a container starting, or a command being
+	// exec'd into it): that process holds the runtime's capabilities for a
+	// moment, and they are counted, so the findings may be transient.
 	PostureErr error
 	// Listening and Established are the sockets of the container's
 	// processes that Listening and Established return for each of them,

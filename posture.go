@@ -25,7 +25,10 @@ import (
 // table and /dev. Capabilities, seccomp and no_new_privs can differ per
 // process (a `docker exec --privileged` gets more than init), so they
 // describe every member the scan read: the union of their capability sets,
-// the weakest seccomp mode, and no_new_privs only when all have it.
+// the weakest seccomp mode, and no_new_privs only when all have it. runc's
+// own setup process (runc:[2:INIT]) counts too, with the capabilities it
+// holds until it execs the workload; Container.PostureErr says when one was
+// seen.
 type Posture struct {
 	// Privileged is true when the bounding set holds every capability the
 	// host can grant: every capability the kernel knows (cap_last_cap) up
@@ -394,6 +397,12 @@ func hostNamespaces(r *hostroot.Root, procs []*proc.Process) (int, proc.Namespac
 	return 0, proc.Namespaces{}, fmt.Errorf("no host process's namespaces are readable: %w", errors.Join(errs...))
 }
 
+// runtimeSetup reports whether comm is the name runc gives its own
+// processes while it sets a container up (runc:[0:PARENT], runc:[1:CHILD],
+// runc:[2:INIT]): they run in the container's cgroup, with the runtime's
+// capabilities, until the last execs the workload.
+func runtimeSetup(comm string) bool { return strings.HasPrefix(comm, "runc:[") }
+
 // containerPosture computes c's posture from its member processes (as the
 // scan read them) and the host side. It returns what it could read and an
 // error joining the reasons for each part it could not.
@@ -409,9 +418,13 @@ func containerPosture(ctx context.Context, r *hostroot.Root, c *Container, membe
 	var bnd, eff, prm uint64
 	seccomp, noNewPrivs, withStatus := proc.SeccompMode(0), true, 0
 	var initStatus *proc.Process
+	setup := 0
 	for _, m := range members {
 		if m.Missing[proc.FieldStatus] != nil {
 			continue
+		}
+		if runtimeSetup(m.Comm) {
+			setup++
 		}
 		if m.PID == init {
 			initStatus = m
@@ -422,6 +435,11 @@ func containerPosture(ctx context.Context, r *hostroot.Root, c *Container, membe
 		}
 		noNewPrivs = noNewPrivs && m.NoNewPrivs
 		withStatus++
+	}
+	if setup > 0 {
+		// Counted, not left out: a workload can name itself runc:[2:INIT],
+		// and leaving it out would hide its capabilities.
+		errs = append(errs, fmt.Errorf("privilege: %d of %d members are runc's setup process (runc:[N:...]), which holds every capability the runtime has until it execs the workload; the container is starting or a command is being exec'd into it, and the capabilities may be the runtime's", setup, withStatus))
 	}
 	if withStatus == 0 {
 		errs = append(errs, errors.New("privilege: no member's status was read"))

@@ -47,6 +47,7 @@ type member struct {
 	uidMap         string
 	mountinfo      string // empty: the default container's table
 	devices        []string
+	comm           string // "sleep" when empty
 	noMountinfo    bool
 	noStatus       bool
 }
@@ -75,16 +76,20 @@ func defaultTable(extra ...string) string {
 
 func (m member) add(h *hostroottest.Host, cgroupLine string) {
 	dir := fmt.Sprintf("/proc/%d", m.pid)
-	h.File(dir+"/stat", statLine(fakeProc{pid: m.pid, ppid: 1, comm: "sleep"}))
+	comm := m.comm
+	if comm == "" {
+		comm = "sleep"
+	}
+	h.File(dir+"/stat", statLine(fakeProc{pid: m.pid, ppid: 1, comm: comm}))
 	if !m.noStatus {
 		nnp := 0
 		if m.noNewPrivs {
 			nnp = 1
 		}
-		h.File(dir+"/status", fmt.Sprintf("Name:\tsleep\nState:\tS (sleeping)\nPid:\t%d\nPPid:\t1\n"+
-			"Uid:\t%[2]d\t%[2]d\t%[2]d\t%[2]d\nGid:\t0\t0\t0\t0\nNSpid:\t%s\n"+
-			"CapInh:\t0000000000000000\nCapPrm:\t%016[4]x\nCapEff:\t%016[4]x\nCapBnd:\t%016x\nCapAmb:\t0000000000000000\n"+
-			"NoNewPrivs:\t%d\nSeccomp:\t%d\n", m.pid, m.uid, m.nspid, m.capEff, m.capBnd, nnp, m.seccomp))
+		h.File(dir+"/status", fmt.Sprintf("Name:\t%s\nState:\tS (sleeping)\nPid:\t%d\nPPid:\t1\n"+
+			"Uid:\t%[3]d\t%[3]d\t%[3]d\t%[3]d\nGid:\t0\t0\t0\t0\nNSpid:\t%s\n"+
+			"CapInh:\t0000000000000000\nCapPrm:\t%016[5]x\nCapEff:\t%016[5]x\nCapBnd:\t%016x\nCapAmb:\t0000000000000000\n"+
+			"NoNewPrivs:\t%d\nSeccomp:\t%d\n", comm, m.pid, m.uid, m.nspid, m.capEff, m.capBnd, nnp, m.seccomp))
 	}
 	h.File(dir+"/cgroup", cgroupLine)
 	for name, ino := range m.ns {
@@ -612,5 +617,28 @@ func BenchmarkTakeInventoryPosture(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// A runc:[2:INIT] among the members (a docker exec starting) holds every
+// capability the runtime has for a moment. It is counted, so a workload
+// cannot hide by taking that name, and PostureErr says the findings may be
+// transient.
+func TestPostureRuntimeSetupProcess(t *testing.T) {
+	setup := defaultMember()
+	setup.pid, setup.nspid, setup.comm = 101, "101\t7", "runc:[2:INIT]"
+	setup.capBnd, setup.capEff, setup.seccomp = allCaps, allCaps, 0
+	c := inventoryPosture(t, postureHost(allCaps, defaultMember(), setup))
+	if c.PostureErr == nil || !strings.Contains(c.PostureErr.Error(), "privilege: 1 of 2 members are runc's setup process") {
+		t.Errorf("PostureErr = %v, want the setup process named", c.PostureErr)
+	}
+	if !c.Posture.Privileged || c.Posture.Seccomp != "disabled" {
+		t.Errorf("posture = %+v, want the setup process's capabilities and seccomp counted", c.Posture)
+	}
+
+	// Without it, the same container has a complete default posture.
+	c = inventoryPosture(t, postureHost(allCaps, defaultMember()))
+	if c.PostureErr != nil || c.Posture.Privileged {
+		t.Errorf("default container: PostureErr = %v, Privileged = %v", c.PostureErr, c.Posture.Privileged)
 	}
 }
