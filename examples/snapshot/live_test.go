@@ -119,12 +119,33 @@ func TestLiveStat(t *testing.T) {
 	}
 }
 
-// stableComm drops what the kernel appends to a workqueue worker's comm:
-// the workqueue of the work item it runs now ("kworker/1:0-events"), which
-// changes from one read to the next.
+// stableComm drops what the kernel appends to a workqueue worker's comm,
+// which changes from one read to the next: "+events" while the worker runs
+// a work item of that workqueue, "-events" once it has run one
+// ("kworker/1:0+events", "kworker/1:0-events", "kworker/1:0"). Cutting
+// only at "-" made the round trip fail whenever a worker was busy at one
+// of the reads, as it is under load.
 func stableComm(comm string) string {
-	if strings.HasPrefix(comm, "kworker/") {
-		comm, _, _ = strings.Cut(comm, "-")
+	if rest, ok := strings.CutPrefix(comm, "kworker/"); ok {
+		if i := strings.IndexAny(rest, "+-"); i >= 0 {
+			comm = comm[:len("kworker/")+i]
+		}
 	}
 	return comm
+}
+
+func TestStableComm(t *testing.T) {
+	for _, c := range []struct{ comm, want string }{
+		{"kworker/0:0", "kworker/0:0"},
+		{"kworker/0:0-events", "kworker/0:0"},
+		{"kworker/0:0+events", "kworker/0:0"},
+		{"kworker/u4:2+events_unbound", "kworker/u4:2"},
+		{"kworker/R-rcu_gp", "kworker/R"},
+		{"sshd-session", "sshd-session"},
+		{"a+b", "a+b"},
+	} {
+		if got := stableComm(c.comm); got != c.want {
+			t.Errorf("stableComm(%q) = %q, want %q", c.comm, got, c.want)
+		}
+	}
 }
