@@ -34,8 +34,9 @@ const (
 )
 
 // Options says what Capture includes and how much it may read. The zero
-// value (or nil) captures everything but environments and the host's /dev
-// (containers' /dev is captured), unredacted, with the default caps.
+// value (or nil) captures everything but environments, descriptors'
+// fdinfo and the host's /dev (containers' /dev is captured), unredacted,
+// with the default caps.
 type Options struct {
 	// Environ includes /proc/PID/environ, which often holds secrets.
 	Environ bool
@@ -45,10 +46,13 @@ type Options struct {
 	// RedactEnviron keeps the keys of each environment and drops the
 	// values ("KEY="); it implies Environ.
 	RedactEnviron bool
-	// NoFDInfo leaves out /proc/PID/fdinfo/N (each descriptor's position,
-	// flags and mount ID; proc.FieldFDInfo), one file per open descriptor.
+	// FDInfo includes /proc/PID/fdinfo/N, each descriptor's position,
+	// flags and mount ID (what proc.FieldFDInfo reads). Nothing there is
+	// secret, but it is one more file per open descriptor, which no
+	// socket or posture reader needs: on a quiet host it adds a quarter to
+	// the archive, and a busy node has tens of thousands of descriptors.
 	// The fd links, which sockets need, are always captured.
-	NoFDInfo bool
+	FDInfo bool
 	// Dev includes the host's /dev: directories, symlinks, device nodes and FIFOs as
 	// archive entries of their own type (their numbers, never their data:
 	// nothing under /dev is opened). Regular files there (/dev/shm) are not

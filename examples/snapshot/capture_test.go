@@ -33,7 +33,7 @@ var update = flag.Bool("update", false, "rewrite testdata/layout.golden")
 // type, permissions, owner.
 func TestCaptureRoundTrip(t *testing.T) {
 	s, r := spyRoot(t, fixtureHost())
-	archive, sum := captureBytes(t, r, &Options{ModTime: fixed})
+	archive, sum := captureBytes(t, r, &Options{ModTime: fixed, FDInfo: true})
 	loaded := load(t, archive)
 
 	got := allNames(t, loaded)
@@ -146,7 +146,7 @@ func TestCaptureRoundTrip(t *testing.T) {
 // entry below a symlink, one entry per name, the fixed mtime.
 func TestCaptureLayout(t *testing.T) {
 	_, r := spyRoot(t, fixtureHost())
-	archive, _ := captureBytes(t, r, &Options{ModTime: fixed, Dev: true})
+	archive, _ := captureBytes(t, r, &Options{ModTime: fixed, Dev: true, FDInfo: true})
 	seen := map[string]byte{}
 	var lines []string
 	for _, h := range headers(t, archive) {
@@ -196,9 +196,49 @@ func TestCaptureLayout(t *testing.T) {
 	}
 
 	// The same tree with a fixed mtime gives the same bytes.
-	again, _ := captureBytes(t, r, &Options{ModTime: fixed, Dev: true})
+	again, _ := captureBytes(t, r, &Options{ModTime: fixed, Dev: true, FDInfo: true})
 	if !bytes.Equal(archive, again) {
 		t.Error("two captures of the same tree with a fixed mtime differ")
+	}
+}
+
+// Descriptors' fdinfo files are left out unless asked for; the fd links
+// always go in. Either way proc reads the descriptors of the snapshot as
+// it does the host's, with their position, flags and (but for a socket)
+// inode only from fdinfo.
+func TestCaptureFDInfo(t *testing.T) {
+	fields := proc.FieldFDs | proc.FieldFDInfo
+	for _, fdinfo := range []bool{false, true} {
+		t.Run(fmt.Sprintf("FDInfo=%v", fdinfo), func(t *testing.T) {
+			_, r := spyRoot(t, fixtureHost())
+			archive, _ := captureBytes(t, r, &Options{FDInfo: fdinfo})
+			loaded := load(t, archive)
+			want, err := proc.Read(r, 1, fields)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want.FDs[1].Flags == 0 || want.FDs[1].Inode != 1001 {
+				t.Fatalf("the fixture's descriptors: %+v", want.FDs)
+			}
+			got, err := proc.Read(loaded, 1, fields)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !fdinfo {
+				for i := range want.FDs {
+					want.FDs[i].Flags, want.FDs[i].Pos, want.FDs[i].MntID = 0, 0, 0
+					if want.FDs[i].Type != proc.FDSocket {
+						want.FDs[i].Inode = 0 // a file's inode is fdinfo's; a socket's is in its link
+					}
+				}
+				if !errors.Is(got.Missing[proc.FieldFDInfo], fs.ErrNotExist) {
+					t.Errorf("Missing[FieldFDInfo] = %v, want ErrNotExist", got.Missing[proc.FieldFDInfo])
+				}
+			}
+			if diff := cmp.Diff(want.FDs, got.FDs); diff != "" {
+				t.Errorf("FDs (-host +snapshot):\n%s", diff)
+			}
+		})
 	}
 }
 

@@ -25,9 +25,9 @@
 //     host's mount table is /proc/1/mountinfo, never /proc/self's),
 //     uid_map, gid_map, the exe, cwd and root links, the ns/ links and the
 //     fd/ links, stored as symlinks with the kernel's text
-//     ("/usr/bin/sleep", "mnt:[4026531841]", "socket:[81234]"), and each
-//     descriptor's fdinfo/N (position, flags, mount ID; --no-fdinfo leaves
-//     them out); environ only with --environ. A process that exits, or
+//     ("/usr/bin/sleep", "mnt:[4026531841]", "socket:[81234]"); each
+//     descriptor's fdinfo/N (position, flags, mount ID) only with
+//     --fdinfo, and environ only with --environ. A process that exits, or
 //     whose PID is reused, while it is read (its stat's start time is read
 //     first and last) is left out whole.
 //   - Socket tables, /proc/PID/net/{tcp,tcp6,udp,udp6,raw,raw6,unix}, once

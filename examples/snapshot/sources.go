@@ -154,7 +154,7 @@ func (c *capturer) process(pid int) bool {
 		c.capture(dir+"/environ", tf)
 	}
 	c.dirEntries(dir + "/ns")
-	if c.dirEntries(dir+"/fd") && !c.opts.NoFDInfo {
+	if c.dirEntries(dir+"/fd") && c.opts.FDInfo {
 		c.dirEntries(dir + "/fdinfo")
 	}
 	netns := c.net(dir)
