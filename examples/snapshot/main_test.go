@@ -18,6 +18,7 @@ func TestRunDir(t *testing.T) {
 	dir := t.TempDir()
 	for name, content := range map[string]string{
 		"proc/stat":            "btime 1700000000\n",
+		"proc/1/stat":          statLine(1, "init", 'S', 0, 1),
 		"proc/42/stat":         statLine(42, "sleep", 'S', 1, 100),
 		"proc/42/cmdline":      "sleep\x00600\x00",
 		"proc/42/fdinfo/0":     "pos:\t0\nflags:\t02\nmnt_id:\t1\nino:\t5\n",
@@ -42,6 +43,16 @@ func TestRunDir(t *testing.T) {
 	if err := os.Symlink("/bin/sleep", filepath.Join(dir, "proc/42/exe")); err != nil {
 		t.Fatal(err)
 	}
+	// Two mount namespaces: a copy of /proc is not a procfs, so PID 42's
+	// root cannot be entered, which is no error.
+	for pid, ns := range map[string]string{"1": "mnt:[4026531841]", "42": "mnt:[4026532400]"} {
+		if err := os.MkdirAll(filepath.Join(dir, "proc", pid, "ns"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(ns, filepath.Join(dir, "proc", pid, "ns/mnt")); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := os.MkdirAll(filepath.Join(dir, "proc/42/fd"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +65,7 @@ func TestRunDir(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("run: exit %d, stderr:\n%s", code, stderr.String())
 	}
-	for _, want := range []string{"written to " + out, "processes: 1 (0 vanished", "skipped:   too-deep 1"} {
+	for _, want := range []string{"written to " + out, "processes: 2 (0 vanished", "skipped:   too-deep 1\n"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, stderr.String())
 		}

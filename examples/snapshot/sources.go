@@ -257,6 +257,9 @@ func (c *capturer) procRoot(pid int, dir string) string {
 		return ""
 	}
 	pr, err := c.r.ProcRoot(pid)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return "" // a copy of a /proc, whose roots cannot be entered
+	}
 	if err != nil {
 		c.skip(err)
 		return ""
