@@ -533,3 +533,34 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	<-done
 }
+
+// LoadTar takes any bytes without panicking, and whatever loads reads
+// back through a Root, process roots included.
+func FuzzLoadTar(f *testing.F) {
+	f.Add(tarOf(&testing.T{}, []*tar.Header{
+		{Name: "proc/7/stat", Typeflag: tar.TypeReg, Mode: 0o444},
+		{Name: ".procroots/7/dev/null", Typeflag: tar.TypeChar, Devmajor: 1, Devminor: 3, Mode: 0o666},
+		{Name: ".procroots/8", Typeflag: tar.TypeSymlink, Linkname: "7"},
+	}, map[string]string{"proc/7/stat": "7 (a) S"}))
+	f.Add(tarOf(&testing.T{}, []*tar.Header{
+		{Name: ".procroots/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: ".procroots/0009", Typeflag: tar.TypeSymlink, Linkname: "../../x"},
+		{Name: ".procroots/99999999999999999999/", Typeflag: tar.TypeDir, Mode: 0o755},
+	}, nil))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		h := hostroottest.New()
+		if err := h.LoadTar(bytes.NewReader(data)); err != nil {
+			return
+		}
+		r, err := h.Root()
+		if err != nil {
+			return
+		}
+		for pid := 1; pid <= 10; pid++ {
+			if pr, err := r.ProcRoot(pid); err == nil {
+				pr.ReadDirNames("/")
+				pr.Close()
+			}
+		}
+	})
+}
