@@ -121,7 +121,7 @@ func TestBuilderErrors(t *testing.T) {
 	}
 }
 
-func tarOf(t *testing.T, entries []*tar.Header, contents map[string]string) []byte {
+func tarOf(t testing.TB, entries []*tar.Header, contents map[string]string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -537,12 +537,12 @@ func TestConcurrentUse(t *testing.T) {
 // LoadTar takes any bytes without panicking, and whatever loads reads
 // back through a Root, process roots included.
 func FuzzLoadTar(f *testing.F) {
-	f.Add(tarOf(&testing.T{}, []*tar.Header{
+	f.Add(tarOf(f, []*tar.Header{
 		{Name: "proc/7/stat", Typeflag: tar.TypeReg, Mode: 0o444},
 		{Name: ".procroots/7/dev/null", Typeflag: tar.TypeChar, Devmajor: 1, Devminor: 3, Mode: 0o666},
 		{Name: ".procroots/8", Typeflag: tar.TypeSymlink, Linkname: "7"},
 	}, map[string]string{"proc/7/stat": "7 (a) S"}))
-	f.Add(tarOf(&testing.T{}, []*tar.Header{
+	f.Add(tarOf(f, []*tar.Header{
 		{Name: ".procroots/", Typeflag: tar.TypeDir, Mode: 0o755},
 		{Name: ".procroots/0009", Typeflag: tar.TypeSymlink, Linkname: "../../x"},
 		{Name: ".procroots/99999999999999999999/", Typeflag: tar.TypeDir, Mode: 0o755},
