@@ -305,6 +305,17 @@ func (c *capturer) pendingData(name string) ([]byte, bool) {
 	return nil, false
 }
 
+// pendingLink returns the text of the pending symlink entry name, as
+// captured: what readers of the snapshot will read there.
+func (c *capturer) pendingLink(name string) (string, bool) {
+	for _, e := range c.pending {
+		if e.name == name && e.typ == tar.TypeSymlink {
+			return e.link, true
+		}
+	}
+	return "", false
+}
+
 func (c *capturer) pendingBytes() int64 {
 	var n int64
 	for _, e := range c.pending {

@@ -205,12 +205,13 @@ func (c *capturer) dirEntries(dir string) bool {
 // network namespace: the first process met in a namespace has its
 // net/{tcp,...} captured, every later one a symlink net -> ../FIRST/net,
 // which readers follow as they would the real directory. A process whose
-// ns/net link cannot be read keeps its own tables. net returns the
+// ns/net link was not captured keeps its own tables, as readers of the
+// snapshot, unable to tell its namespace, read them. net returns the
 // namespace to register once the process is known to have lived through
 // its capture, or "".
 func (c *capturer) net(dir string) string {
-	netns, err := c.r.Readlink(dir + "/ns/net")
-	if err == nil {
+	netns, known := c.pendingLink(dir + "/ns/net")
+	if known {
 		if first, ok := c.netDirs[netns]; ok {
 			fi, err := c.r.Lstat(dir + "/net")
 			if err != nil {
@@ -230,9 +231,6 @@ func (c *capturer) net(dir string) string {
 	for _, t := range netTables {
 		c.capture(dir+"/net/"+t, nil)
 	}
-	if err != nil {
-		return ""
-	}
 	return netns
 }
 
@@ -246,8 +244,8 @@ func (c *capturer) net(dir string) string {
 // register once the process is known to have lived through its capture,
 // or "".
 func (c *capturer) procRoot(pid int, dir string) string {
-	mnt, err := c.r.Readlink(dir + "/ns/mnt")
-	if err != nil {
+	mnt, ok := c.pendingLink(dir + "/ns/mnt")
+	if !ok {
 		return ""
 	}
 	if c.hostMnt == "" {
