@@ -143,6 +143,7 @@ func TestProcDirLive(t *testing.T) {
 			cmd.Wait()
 		}
 	}()
+	waitExec(t, r, pid, "sleep\x003600\x00")
 	d, err := r.OpenProc(pid)
 	if err != nil {
 		t.Fatal(err)
@@ -305,6 +306,27 @@ func TestProcDirReusedInMemory(t *testing.T) {
 	defer d2.Close()
 	if b, err := d2.AppendStat(nil, 0); err != nil || string(b) != "300 (second) S" {
 		t.Errorf("a new ProcDir reads %q, %v; want the second process", b, err)
+	}
+}
+
+// waitExec waits until process pid has finished exec-ing the command whose
+// cmdline is want. Start returns once the child is forked, and until its
+// execve completes its cmdline, exe and comm are those of the test binary,
+// changing between two reads. The binary loader sets up the argument area
+// last, so once cmdline reads as want the comm and exe have changed too.
+func waitExec(t *testing.T, r *hostroot.Root, pid int, want string) {
+	t.Helper()
+	name := "/proc/" + strconv.Itoa(pid) + "/cmdline"
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := r.ReadFile(name)
+		if err == nil && string(b) == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d did not exec %q within 10s: cmdline %q, %v", pid, want, b, err)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -34,7 +34,8 @@ const (
 )
 
 // Options says what Capture includes and how much it may read. The zero
-// value (or nil) captures everything but environments and /dev, unredacted,
+// value (or nil) captures everything but environments, descriptors'
+// fdinfo and the host's /dev (containers' /dev is captured), unredacted,
 // with the default caps.
 type Options struct {
 	// Environ includes /proc/PID/environ, which often holds secrets.
@@ -45,7 +46,14 @@ type Options struct {
 	// RedactEnviron keeps the keys of each environment and drops the
 	// values ("KEY="); it implies Environ.
 	RedactEnviron bool
-	// Dev includes /dev: directories, symlinks, device nodes and FIFOs as
+	// FDInfo includes /proc/PID/fdinfo/N, each descriptor's position,
+	// flags and mount ID (what proc.FieldFDInfo reads). Nothing there is
+	// secret, but it is one more file per open descriptor, which no
+	// socket or posture reader needs: on a quiet host it adds a quarter to
+	// the archive, and a busy node has tens of thousands of descriptors.
+	// The fd links, which sockets need, are always captured.
+	FDInfo bool
+	// Dev includes the host's /dev: directories, symlinks, device nodes and FIFOs as
 	// archive entries of their own type (their numbers, never their data:
 	// nothing under /dev is opened). Regular files there (/dev/shm) are not
 	// captured.
@@ -159,6 +167,8 @@ func Capture(ctx context.Context, r *hostroot.Root, w io.Writer, opts *Options) 
 		seen:    map[string]bool{},
 		dirs:    map[string]bool{"/": true},
 		devices: map[string]bool{},
+		netDirs: map[string]int{},
+		roots:   map[string]int{},
 	}
 	phases := []struct {
 		name string
@@ -226,6 +236,14 @@ type capturer struct {
 	dirs map[string]bool
 	// devices holds the device directories whose attributes are captured.
 	devices map[string]bool
+	// netDirs maps a network namespace (its ns/net link text) to the PID
+	// whose net/ tables were captured for it.
+	netDirs map[string]int
+	// roots maps a mount namespace and root directory to the PID whose
+	// root's /dev was captured under procRootsDir; hostMnt is the host's
+	// mount namespace, whose processes' roots are not recorded.
+	roots   map[string]int
+	hostMnt string
 	pending []entry
 	// arena holds the content of pending entries; AppendFile appends to it.
 	arena      []byte
@@ -285,6 +303,17 @@ func (c *capturer) pendingData(name string) ([]byte, bool) {
 		}
 	}
 	return nil, false
+}
+
+// pendingLink returns the text of the pending symlink entry name, as
+// captured: what readers of the snapshot will read there.
+func (c *capturer) pendingLink(name string) (string, bool) {
+	for _, e := range c.pending {
+		if e.name == name && e.typ == tar.TypeSymlink {
+			return e.link, true
+		}
+	}
+	return "", false
 }
 
 func (c *capturer) pendingBytes() int64 {

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path"
 	"path/filepath"
@@ -17,9 +18,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/hostscope/hostscope/dev"
+	"github.com/hostscope/hostscope/hostroot"
 	"github.com/hostscope/hostscope/hostroot/hostroottest"
 	"github.com/hostscope/hostscope/internal/parse"
 	"github.com/hostscope/hostscope/internal/runtimestate"
+	"github.com/hostscope/hostscope/proc"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/layout.golden")
@@ -29,22 +33,77 @@ var update = flag.Bool("update", false, "rewrite testdata/layout.golden")
 // type, permissions, owner.
 func TestCaptureRoundTrip(t *testing.T) {
 	s, r := spyRoot(t, fixtureHost())
-	archive, sum := captureBytes(t, r, &Options{ModTime: fixed})
+	archive, sum := captureBytes(t, r, &Options{ModTime: fixed, FDInfo: true})
 	loaded := load(t, archive)
 
 	got := allNames(t, loaded)
 	if diff := cmp.Diff(sortedCopy(wantNames), got); diff != "" {
 		t.Errorf("names in the snapshot (-want +got):\n%s", diff)
 	}
+	// A namespace's socket tables are captured once, through its first
+	// process; the others' net directories link there. Process roots are
+	// compared through ProcRoot below.
+	netLinks := map[string]string{"/proc/2/net": "../1/net", "/proc/301/net": "../300/net"}
 	for _, name := range got {
+		if link, ok := netLinks[name]; ok {
+			if got, err := loaded.Readlink(name); err != nil || got != link {
+				t.Errorf("Readlink(%s) = %q, %v; want %q", name, got, err, link)
+			}
+			continue
+		}
+		if name == procRootsDir || strings.HasPrefix(name, procRootsDir+"/") {
+			continue
+		}
 		if diff := cmp.Diff(describe(t, r, name), describe(t, loaded, name)); diff != "" {
 			t.Errorf("%s (-host +snapshot):\n%s", name, diff)
 		}
 	}
+	for _, pid := range []int{1, 2, 300, 301} {
+		want, werr := proc.NetSockets(r, pid)
+		if pid == 2 || pid == 301 {
+			// The namespace's tables, as its first process shows them.
+			want, werr = proc.NetSockets(r, map[int]int{2: 1, 301: 300}[pid])
+			for i := range want {
+				want[i].NetNS = map[int]uint64{2: 4026531840, 301: 4026532500}[pid]
+			}
+		}
+		got, err := proc.NetSockets(loaded, pid)
+		if diff := cmp.Diff(want, got, cmpopts.EquateComparable(netip.Addr{})); diff != "" || (err == nil) != (werr == nil) {
+			t.Errorf("NetSockets(%d) (-host +snapshot):\n%s\nerr %v, host's %v", pid, diff, err, werr)
+		}
+	}
+	hostPR, err := r.ProcRoot(300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantNodes, err := dev.Nodes(context.Background(), hostPR)
+	if err != nil || len(wantNodes) != 2 {
+		t.Fatalf("the fixture's container /dev: %v, %v", wantNodes, err)
+	}
+	for _, pid := range []int{300, 301} {
+		pr, err := loaded.ProcRoot(pid)
+		if err != nil {
+			t.Errorf("ProcRoot(%d) of the snapshot: %v", pid, err)
+			continue
+		}
+		nodes, err := dev.Nodes(context.Background(), pr)
+		if diff := cmp.Diff(wantNodes, nodes); diff != "" || err != nil {
+			t.Errorf("dev.Nodes in process %d's root (-host +snapshot), err %v:\n%s", pid, err, diff)
+		}
+		if _, err := pr.Lstat("/etc/passwd"); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("process %d's /etc/passwd: err = %v, want only /dev captured", pid, err)
+		}
+	}
+	if _, err := loaded.ProcRoot(1); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ProcRoot(1), in the host's mount namespace: err = %v, want ErrNotExist", err)
+	}
+	if procRootsDir != hostroottest.ProcRootsDir {
+		t.Errorf("procRootsDir %q, hostroottest loads %q", procRootsDir, hostroottest.ProcRootsDir)
+	}
 
 	wantSum := &Summary{
-		Entries: len(wantNames), Files: 63, Dirs: 63, Symlinks: 24,
-		Processes: 3,
+		Entries: len(wantNames), Files: 75, Dirs: 77, Symlinks: 35, Nodes: 2,
+		Processes: 4,
 		Skipped: map[string]int{
 			SkipWriteOnly:  1, // memory.reclaim
 			SkipNotRegular: 2, // the FIFO in /run/udev/data, the device in a cgroup
@@ -68,7 +127,7 @@ func TestCaptureRoundTrip(t *testing.T) {
 	}
 
 	// What readers do with the snapshot: the magic links are links, not
-	// entered; ProcRoot has nothing to enter in a loaded snapshot.
+	// entered (ProcRoot enters the recorded root).
 	if _, err := loaded.ReadFile("/proc/300/root/etc/passwd"); !errors.Is(err, syscall.ELOOP) {
 		t.Errorf("reading through /proc/300/root: err = %v, want ELOOP", err)
 	}
@@ -87,7 +146,7 @@ func TestCaptureRoundTrip(t *testing.T) {
 // entry below a symlink, one entry per name, the fixed mtime.
 func TestCaptureLayout(t *testing.T) {
 	_, r := spyRoot(t, fixtureHost())
-	archive, _ := captureBytes(t, r, &Options{ModTime: fixed, Dev: true})
+	archive, _ := captureBytes(t, r, &Options{ModTime: fixed, Dev: true, FDInfo: true})
 	seen := map[string]byte{}
 	var lines []string
 	for _, h := range headers(t, archive) {
@@ -137,9 +196,49 @@ func TestCaptureLayout(t *testing.T) {
 	}
 
 	// The same tree with a fixed mtime gives the same bytes.
-	again, _ := captureBytes(t, r, &Options{ModTime: fixed, Dev: true})
+	again, _ := captureBytes(t, r, &Options{ModTime: fixed, Dev: true, FDInfo: true})
 	if !bytes.Equal(archive, again) {
 		t.Error("two captures of the same tree with a fixed mtime differ")
+	}
+}
+
+// Descriptors' fdinfo files are left out unless asked for; the fd links
+// always go in. Either way proc reads the descriptors of the snapshot as
+// it does the host's, with their position, flags and (but for a socket)
+// inode only from fdinfo.
+func TestCaptureFDInfo(t *testing.T) {
+	fields := proc.FieldFDs | proc.FieldFDInfo
+	for _, fdinfo := range []bool{false, true} {
+		t.Run(fmt.Sprintf("FDInfo=%v", fdinfo), func(t *testing.T) {
+			_, r := spyRoot(t, fixtureHost())
+			archive, _ := captureBytes(t, r, &Options{FDInfo: fdinfo})
+			loaded := load(t, archive)
+			want, err := proc.Read(r, 1, fields)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want.FDs[1].Flags == 0 || want.FDs[1].Inode != 1001 {
+				t.Fatalf("the fixture's descriptors: %+v", want.FDs)
+			}
+			got, err := proc.Read(loaded, 1, fields)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !fdinfo {
+				for i := range want.FDs {
+					want.FDs[i].Flags, want.FDs[i].Pos, want.FDs[i].MntID = 0, 0, 0
+					if want.FDs[i].Type != proc.FDSocket {
+						want.FDs[i].Inode = 0 // a file's inode is fdinfo's; a socket's is in its link
+					}
+				}
+				if !errors.Is(got.Missing[proc.FieldFDInfo], fs.ErrNotExist) {
+					t.Errorf("Missing[FieldFDInfo] = %v, want ErrNotExist", got.Missing[proc.FieldFDInfo])
+				}
+			}
+			if diff := cmp.Diff(want.FDs, got.FDs); diff != "" {
+				t.Errorf("FDs (-host +snapshot):\n%s", diff)
+			}
+		})
 	}
 }
 
@@ -161,9 +260,10 @@ func TestCaptureDev(t *testing.T) {
 			var want []string
 			if dev {
 				want = []string{"/dev", "/dev/disk", "/dev/disk/by-uuid", "/dev/disk/by-uuid/1234-ABCD", "/dev/initctl", "/dev/null", "/dev/pts", "/dev/sda"}
-				if sum.Nodes != 3 {
-					t.Errorf("Summary.Nodes = %d, want 3", sum.Nodes)
-				}
+			}
+			// The container's /dev is captured either way, through its root.
+			if wantNodes := map[bool]int{false: 2, true: 5}[dev]; sum.Nodes != wantNodes {
+				t.Errorf("Summary.Nodes = %d, want %d", sum.Nodes, wantNodes)
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("/dev in the snapshot (-want +got):\n%s", diff)
@@ -298,8 +398,8 @@ func TestCaptureCaps(t *testing.T) {
 			if diff := cmp.Diff(tt.wantSkipped, sum.Skipped); diff != "" {
 				t.Errorf("Skipped (-want +got):\n%s", diff)
 			}
-			if sum.Processes != 3 {
-				t.Errorf("Processes = %d, want 3: a skipped file does not drop its process", sum.Processes)
+			if sum.Processes != 4 {
+				t.Errorf("Processes = %d, want 4: a skipped file does not drop its process", sum.Processes)
 			}
 		})
 	}
@@ -313,6 +413,7 @@ func TestCaptureVanishing(t *testing.T) {
 		hook          func(h *hostroottest.Host) func(name string) error
 		wantProcesses []string
 		wantSum       Summary
+		check         func(t *testing.T, loaded *hostroot.Root)
 	}{
 		{
 			name: "exits mid-capture",
@@ -325,8 +426,19 @@ func TestCaptureVanishing(t *testing.T) {
 					return nil
 				}
 			},
-			wantProcesses: []string{"/proc/1", "/proc/2"},
-			wantSum:       Summary{Processes: 2, Vanished: 1},
+			wantProcesses: []string{"/proc/1", "/proc/2", "/proc/301"},
+			wantSum:       Summary{Processes: 3, Vanished: 1},
+			// PID 301 stands for the container in PID 300's place.
+			check: func(t *testing.T, loaded *hostroot.Root) {
+				for _, name := range []string{"/proc/301/net/tcp6", procRootsDir + "/301/dev/fuse"} {
+					if _, err := loaded.Lstat(name); err != nil {
+						t.Errorf("%s: %v", name, err)
+					}
+				}
+				if _, err := loaded.Lstat(procRootsDir + "/300"); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("the vanished process's root is in the snapshot: %v", err)
+				}
+			},
 		},
 		{
 			name: "PID reused mid-capture",
@@ -340,8 +452,14 @@ func TestCaptureVanishing(t *testing.T) {
 					return nil
 				}
 			},
-			wantProcesses: []string{"/proc/2", "/proc/300"},
-			wantSum:       Summary{Processes: 2, Vanished: 1},
+			wantProcesses: []string{"/proc/2", "/proc/300", "/proc/301"},
+			wantSum:       Summary{Processes: 3, Vanished: 1},
+			// PID 2 stands for the host's network namespace.
+			check: func(t *testing.T, loaded *hostroot.Root) {
+				if _, err := loaded.Lstat("/proc/2/net/tcp"); err != nil {
+					t.Errorf("PID 2's tables: %v", err)
+				}
+			},
 		},
 		{
 			name: "permission denied",
@@ -353,8 +471,8 @@ func TestCaptureVanishing(t *testing.T) {
 					return nil
 				}
 			},
-			wantProcesses: []string{"/proc/1", "/proc/2", "/proc/300"},
-			wantSum:       Summary{Processes: 3, Skipped: map[string]int{SkipPermission: 2}},
+			wantProcesses: []string{"/proc/1", "/proc/2", "/proc/300", "/proc/301"},
+			wantSum:       Summary{Processes: 4, Skipped: map[string]int{SkipPermission: 2}},
 		},
 		{
 			name: "kernel thread's environ",
@@ -366,8 +484,8 @@ func TestCaptureVanishing(t *testing.T) {
 					return nil
 				}
 			},
-			wantProcesses: []string{"/proc/1", "/proc/2", "/proc/300"},
-			wantSum:       Summary{Processes: 3},
+			wantProcesses: []string{"/proc/1", "/proc/2", "/proc/300", "/proc/301"},
+			wantSum:       Summary{Processes: 4},
 		},
 		{
 			name: "I/O error",
@@ -379,8 +497,8 @@ func TestCaptureVanishing(t *testing.T) {
 					return nil
 				}
 			},
-			wantProcesses: []string{"/proc/1", "/proc/2", "/proc/300"},
-			wantSum:       Summary{Processes: 3, Skipped: map[string]int{SkipError: 1}},
+			wantProcesses: []string{"/proc/1", "/proc/2", "/proc/300", "/proc/301"},
+			wantSum:       Summary{Processes: 4, Skipped: map[string]int{SkipError: 1}},
 		},
 	}
 	for _, tt := range tests {
@@ -405,6 +523,9 @@ func TestCaptureVanishing(t *testing.T) {
 			if diff := cmp.Diff(tt.wantSum, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("Summary (-want +got):\n%s", diff)
 			}
+			if tt.check != nil {
+				tt.check(t, loaded)
+			}
 		})
 	}
 }
@@ -418,7 +539,7 @@ func TestCaptureProgress(t *testing.T) {
 		t.Fatalf("%d progress reports, want one per batch", len(got))
 	}
 	last := got[len(got)-1]
-	if diff := cmp.Diff(Progress{Phase: "done", Processes: 3, ProcessesTotal: 3, Entries: sum.Entries, Bytes: sum.Bytes}, last); diff != "" {
+	if diff := cmp.Diff(Progress{Phase: "done", Processes: 4, ProcessesTotal: 4, Entries: sum.Entries, Bytes: sum.Bytes}, last); diff != "" {
 		t.Errorf("last report (-want +got):\n%s", diff)
 	}
 	for i := 1; i < len(got); i++ {

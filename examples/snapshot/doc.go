@@ -18,15 +18,32 @@
 // semantics; nothing is read through a path of the capturing process.
 //
 //   - Host: /etc/os-release (and what it links to), /etc/hostname,
-//     /proc/sys/kernel/{hostname,osrelease,pid_max}, /proc/stat, uptime,
+//     /proc/sys/kernel/{hostname,osrelease,pid_max,cap_last_cap}, /proc/stat, uptime,
 //     devices, cgroups, partitions, and the /proc/self link (the capturing
 //     process, so readers can skip it).
 //   - Each /proc/PID: stat, status, cmdline, comm, cgroup, mountinfo (the
-//     host's mount table is /proc/1/mountinfo, never /proc/self's), the
-//     exe, cwd and root links and the ns/ links, stored as symlinks with the
-//     kernel's text ("/usr/bin/sleep", "mnt:[4026531841]"); environ only with
-//     --environ. A process that exits, or whose PID is reused, while it is
-//     read (its stat's start time is read first and last) is left out whole.
+//     host's mount table is /proc/1/mountinfo, never /proc/self's),
+//     uid_map, gid_map, the exe, cwd and root links, the ns/ links and the
+//     fd/ links, stored as symlinks with the kernel's text
+//     ("/usr/bin/sleep", "mnt:[4026531841]", "socket:[81234]"); each
+//     descriptor's fdinfo/N (position, flags, mount ID) only with
+//     --fdinfo, and environ only with --environ. A process that exits, or
+//     whose PID is reused, while it is read (its stat's start time is read
+//     first and last) is left out whole.
+//   - Socket tables, /proc/PID/net/{tcp,tcp6,udp,udp6,raw,raw6,unix}, once
+//     per network namespace: the first process of a namespace (by its
+//     ns/net link) has them, and every later process's net is a symlink to
+//     it ("proc/812/net -> ../1/net"), which readers follow as they would
+//     the real directory. A process whose ns/net cannot be read keeps its
+//     own tables.
+//   - Process roots: for a process in another mount namespace than the
+//     host's (a container), its /dev as Root.ProcRoot shows it (directories,
+//     symlinks, device nodes, FIFOs; nothing opened), once per mount
+//     namespace and root directory, under .procroots/PID; the other
+//     processes sharing them have a symlink .procroots/PID2 -> PID.
+//     hostroottest.LoadArchive maps these as the processes' roots, so
+//     ProcRoot and a container's posture (its devices) work on the
+//     snapshot. Nothing else of a container's file system is captured.
 //   - /sys/fs/cgroup: every directory, its symlinks, and the files readers
 //     use (memory.*, cpu.*, cpuacct.*, pids.*, cgroup.procs,
 //     cgroup.controllers), at most --cgroup-depth levels down.
@@ -41,8 +58,8 @@
 //     k3s's and microk8s's containerd), and containers/storage's
 //     */userdata/config.json and containers.json (CRI-O and podman, rootful
 //     and rootless).
-//   - With --dev: /dev's directories, symlinks, device nodes and FIFOs as
-//     entries of their own type. Nothing under /dev is ever opened.
+//   - With --dev: the host's /dev: directories, symlinks, device nodes and
+//     FIFOs as entries of their own type. Nothing under /dev is ever opened.
 //
 // # Archive layout
 //
@@ -61,7 +78,8 @@
 // Each file read is capped (--max-file); past --max-total no more content
 // is added. A file that exists but cannot be read (permission, too large, a
 // zombie's mountinfo) is skipped and counted in the summary, never fatal.
-// Reading other users' exe, cwd, root, ns and environ needs ptrace rights
+// Reading other users' exe, cwd, root, ns, fd, fdinfo and environ, and
+// entering a process's root, needs ptrace rights
 // (root or CAP_SYS_PTRACE), and runtime state directories are root-only.
 // The capture is not atomic: processes start and exit while it runs, and
 // each process is consistent only with itself.

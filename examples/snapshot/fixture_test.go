@@ -68,6 +68,7 @@ func fixtureHost() *hostroottest.Host {
 		File("/proc/sys/kernel/hostname", "node-7\n").
 		File("/proc/sys/kernel/osrelease", "6.1.0-test\n").
 		File("/proc/sys/kernel/pid_max", "4194304\n").
+		File("/proc/sys/kernel/cap_last_cap", "40\n").
 		File("/proc/sys/kernel/random/boot_id", "x\n"). // not captured
 		File("/proc/stat", "cpu  10 0 20 300 0 0 0 0 0 0\nbtime 1700000000\nprocesses 400\n").
 		File("/proc/uptime", "1234.56 2000.10\n").
@@ -89,7 +90,16 @@ func fixtureHost() *hostroottest.Host {
 		Symlink("/proc/1/exe", "/usr/lib/systemd/systemd").
 		Symlink("/proc/1/cwd", "/").
 		Symlink("/proc/1/root", "/").
-		Symlink("/proc/1/fd/0", "/dev/null"). // not captured
+		File("/proc/1/uid_map", uidMapIdentity).
+		File("/proc/1/gid_map", uidMapIdentity).
+		Symlink("/proc/1/fd/0", "/dev/null").
+		Symlink("/proc/1/fd/3", "socket:[1001]").
+		File("/proc/1/fdinfo/0", "pos:\t0\nflags:\t0100002\nmnt_id:\t25\nino:\t4\n").
+		File("/proc/1/fdinfo/3", "pos:\t0\nflags:\t02000002\nmnt_id:\t8\nino:\t1001\n").
+		File("/proc/1/net/tcp", tcpHeader+
+			"   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1001 1 0000000000000000 100 0 0 10 0\n").
+		File("/proc/1/net/unix", "Num       RefCount Protocol Flags    Type St Inode Path\n").
+		File("/proc/1/net/snmp", "not captured\n").
 		Symlink("/proc/1/ns/mnt", "mnt:[4026531841]").
 		Symlink("/proc/1/ns/net", "net:[4026531840]").
 		Symlink("/proc/1/ns/pid", "pid:[4026531836]").
@@ -100,6 +110,9 @@ func fixtureHost() *hostroottest.Host {
 		File("/proc/2/comm", "kthreadd\n").
 		File("/proc/2/cgroup", "0::/\n").
 		File("/proc/2/mountinfo", mountinfo).
+		Dir("/proc/2/fd").
+		Symlink("/proc/2/ns/net", "net:[4026531840]").
+		File("/proc/2/net/tcp", tcpHeader). // not captured: PID 1's tables are the namespace's
 		// PID 300, a container's process owned by UID 1000, whose root
 		// link points into an overlay (the magic link is recorded, not
 		// entered), running a deleted binary.
@@ -114,8 +127,28 @@ func fixtureHost() *hostroottest.Host {
 		Symlink("/proc/300/cwd", "/home/app").
 		Symlink("/proc/300/root", "/").
 		Symlink("/proc/300/ns/mnt", "mnt:[4026532400]").
+		Symlink("/proc/300/ns/net", "net:[4026532500]").
+		File("/proc/300/uid_map", "         0     100000      65536\n").
+		Symlink("/proc/300/fd/1", "socket:[2001]").
+		File("/proc/300/fdinfo/1", "pos:\t0\nflags:\t02\nmnt_id:\t8\nino:\t2001\n").
+		File("/proc/300/net/tcp6", tcpHeader+
+			"   0: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 2001 1 0000000000000000 100 0 0 10 0\n").
 		ProcRoot(300, "/data/docker/overlay2/abc/merged").
 		File("/data/docker/overlay2/abc/merged/etc/passwd", "root:x:0:0::/:/bin/sh\n"). // not captured
+		Device("/data/docker/overlay2/abc/merged/dev/null", hostroottest.Char, 1, 3, 0o666).
+		Device("/data/docker/overlay2/abc/merged/dev/fuse", hostroottest.Char, 10, 229, 0o600).
+		Symlink("/data/docker/overlay2/abc/merged/dev/stdout", "/proc/self/fd/1").
+		Dir("/data/docker/overlay2/abc/merged/dev/pts").
+		File("/data/docker/overlay2/abc/merged/dev/shm/x", "not captured\n").
+		File("/data/docker/overlay2/abc/merged/dev/termination-log", "not captured\n").
+		// PID 301, another process of the same container: its tables and
+		// its root are PID 300's.
+		File("/proc/301/stat", statLine(301, "sh", 'S', 300, 9100)).
+		File("/proc/301/cmdline", "sh\x00").
+		Symlink("/proc/301/ns/mnt", "mnt:[4026532400]").
+		Symlink("/proc/301/ns/net", "net:[4026532500]").
+		File("/proc/301/net/tcp6", tcpHeader). // not captured: PID 300's are the namespace's
+		ProcRoot(301, "/data/docker/overlay2/abc/merged").
 		// cgroup v2, plus a v1-style link that must be kept, not walked.
 		File("/sys/fs/cgroup/cgroup.controllers", "cpu memory pids\n").
 		File("/sys/fs/cgroup/cgroup.procs", "1\n2\n").
@@ -202,6 +235,12 @@ func fixtureHost() *hostroottest.Host {
 	return h
 }
 
+// uidMapIdentity is the initial user namespace's uid_map and gid_map.
+const uidMapIdentity = "         0          0 4294967295\n"
+
+// tcpHeader is the first line of /proc/PID/net/tcp and tcp6.
+const tcpHeader = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+
 // wantNames is what a default capture of fixtureHost holds, in archive
 // order-independent form.
 var wantNames = []string{
@@ -209,18 +248,26 @@ var wantNames = []string{
 	"/data/docker/containers/" + dockerID + "/config.v2.json",
 	"/data/docker/containers/" + dockerID + "/hostconfig.json",
 	"/etc", "/etc/hostname", "/etc/os-release",
+	"/.procroots", "/.procroots/300", "/.procroots/300/dev", "/.procroots/300/dev/fuse",
+	"/.procroots/300/dev/null", "/.procroots/300/dev/pts", "/.procroots/300/dev/stdout", "/.procroots/301",
 	"/proc",
 	"/proc/1", "/proc/1/cgroup", "/proc/1/cmdline", "/proc/1/comm", "/proc/1/cwd", "/proc/1/exe",
-	"/proc/1/mountinfo", "/proc/1/ns", "/proc/1/ns/mnt", "/proc/1/ns/net", "/proc/1/ns/pid",
-	"/proc/1/root", "/proc/1/stat", "/proc/1/status",
-	"/proc/2", "/proc/2/cgroup", "/proc/2/cmdline", "/proc/2/comm", "/proc/2/mountinfo",
-	"/proc/2/stat", "/proc/2/status",
+	"/proc/1/fd", "/proc/1/fd/0", "/proc/1/fd/3", "/proc/1/fdinfo", "/proc/1/fdinfo/0", "/proc/1/fdinfo/3",
+	"/proc/1/gid_map", "/proc/1/mountinfo", "/proc/1/net", "/proc/1/net/tcp", "/proc/1/net/unix",
+	"/proc/1/ns", "/proc/1/ns/mnt", "/proc/1/ns/net", "/proc/1/ns/pid",
+	"/proc/1/root", "/proc/1/stat", "/proc/1/status", "/proc/1/uid_map",
+	"/proc/2", "/proc/2/cgroup", "/proc/2/cmdline", "/proc/2/comm", "/proc/2/fd", "/proc/2/mountinfo",
+	"/proc/2/net", "/proc/2/ns", "/proc/2/ns/net", "/proc/2/stat", "/proc/2/status",
 	"/proc/300", "/proc/300/cgroup", "/proc/300/cmdline", "/proc/300/comm", "/proc/300/cwd",
-	"/proc/300/exe", "/proc/300/mountinfo", "/proc/300/ns", "/proc/300/ns/mnt", "/proc/300/root",
-	"/proc/300/stat", "/proc/300/status",
+	"/proc/300/exe", "/proc/300/fd", "/proc/300/fd/1", "/proc/300/fdinfo", "/proc/300/fdinfo/1",
+	"/proc/300/mountinfo", "/proc/300/net", "/proc/300/net/tcp6",
+	"/proc/300/ns", "/proc/300/ns/mnt", "/proc/300/ns/net", "/proc/300/root",
+	"/proc/300/stat", "/proc/300/status", "/proc/300/uid_map",
+	"/proc/301", "/proc/301/cmdline", "/proc/301/net", "/proc/301/ns", "/proc/301/ns/mnt", "/proc/301/ns/net",
+	"/proc/301/stat",
 	"/proc/cgroups", "/proc/devices", "/proc/self", "/proc/stat",
-	"/proc/sys", "/proc/sys/kernel", "/proc/sys/kernel/hostname", "/proc/sys/kernel/osrelease",
-	"/proc/sys/kernel/pid_max", "/proc/uptime",
+	"/proc/sys", "/proc/sys/kernel", "/proc/sys/kernel/cap_last_cap", "/proc/sys/kernel/hostname",
+	"/proc/sys/kernel/osrelease", "/proc/sys/kernel/pid_max", "/proc/uptime",
 	"/run", "/run/containerd", "/run/containerd/io.containerd.runtime.v2.task",
 	"/run/containerd/io.containerd.runtime.v2.task/k8s.io",
 	"/run/containerd/io.containerd.runtime.v2.task/k8s.io/" + ctrdID,

@@ -45,6 +45,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.opts.Environ, "environ", false, "include /proc/PID/environ (holds secrets: see --redact-environ)")
 	fs.BoolVar(&c.opts.RedactEnviron, "redact-environ", false, "include environments with their values dropped (KEY=); implies --environ")
 	fs.BoolVar(&c.opts.RedactCmdline, "redact-cmdline", false, "replace every argument after argv[0] with REDACTED")
+	fs.BoolVar(&c.opts.FDInfo, "fdinfo", false, "include /proc/PID/fdinfo (position, flags, mount ID: one file per open descriptor)")
 	fs.BoolVar(&c.opts.Dev, "dev", false, "include /dev: directories, symlinks, device nodes and FIFOs (never opened)")
 	fs.Var(&maxFile, "max-file", "skip files larger than this (bytes; K, M, G suffixes are powers of 1024)")
 	fs.Var(&maxTotal, "max-total", "stop adding file content past this total (hostroottest loads up to 1G)")

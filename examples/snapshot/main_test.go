@@ -18,8 +18,10 @@ func TestRunDir(t *testing.T) {
 	dir := t.TempDir()
 	for name, content := range map[string]string{
 		"proc/stat":            "btime 1700000000\n",
+		"proc/1/stat":          statLine(1, "init", 'S', 0, 1),
 		"proc/42/stat":         statLine(42, "sleep", 'S', 1, 100),
 		"proc/42/cmdline":      "sleep\x00600\x00",
+		"proc/42/fdinfo/0":     "pos:\t0\nflags:\t02\nmnt_id:\t1\nino:\t5\n",
 		"etc/hostname":         "disk-host\n",
 		"run/udev/data/b8:0":   "E:ID_SERIAL=x\n",
 		"sys/fs/cgroup/a/b/c/": "",
@@ -41,13 +43,29 @@ func TestRunDir(t *testing.T) {
 	if err := os.Symlink("/bin/sleep", filepath.Join(dir, "proc/42/exe")); err != nil {
 		t.Fatal(err)
 	}
+	// Two mount namespaces: a copy of /proc is not a procfs, so PID 42's
+	// root cannot be entered, which is no error.
+	for pid, ns := range map[string]string{"1": "mnt:[4026531841]", "42": "mnt:[4026532400]"} {
+		if err := os.MkdirAll(filepath.Join(dir, "proc", pid, "ns"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(ns, filepath.Join(dir, "proc", pid, "ns/mnt")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "proc/42/fd"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/null", filepath.Join(dir, "proc/42/fd/0")); err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(t.TempDir(), "snap.tar.gz")
 	var stdout, stderr bytes.Buffer
-	code := run([]string{"--root", dir, "-o", out, "--redact-cmdline", "--mtime", "@1700000000", "--cgroup-depth", "2"}, &stdout, &stderr)
+	code := run([]string{"--root", dir, "-o", out, "--redact-cmdline", "--mtime", "@1700000000", "--cgroup-depth", "2", "--fdinfo"}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("run: exit %d, stderr:\n%s", code, stderr.String())
 	}
-	for _, want := range []string{"written to " + out, "processes: 1 (0 vanished", "skipped:   too-deep 1"} {
+	for _, want := range []string{"written to " + out, "processes: 2 (0 vanished", "skipped:   too-deep 1\n"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, stderr.String())
 		}
@@ -58,13 +76,15 @@ func TestRunDir(t *testing.T) {
 	}
 	r := hostroottest.MustRoot(t, h)
 	got := map[string]node{}
-	for _, n := range []string{"/proc/42/cmdline", "/proc/42/exe", "/etc/hostname", "/run/udev/data/b8:0", "/sys/fs/cgroup/a/b"} {
+	for _, n := range []string{"/proc/42/cmdline", "/proc/42/exe", "/proc/42/fd/0", "/proc/42/fdinfo/0", "/etc/hostname", "/run/udev/data/b8:0", "/sys/fs/cgroup/a/b"} {
 		got[n] = describe(t, r, n)
 	}
 	uid, gid := uint32(os.Getuid()), uint32(os.Getgid())
 	want := map[string]node{
 		"/proc/42/cmdline":    {Type: "file", Perm: 0o644, Content: "sleep\x00REDACTED\x00", UID: uid, GID: gid},
 		"/proc/42/exe":        {Type: "symlink", Content: "/bin/sleep", UID: uid, GID: gid},
+		"/proc/42/fd/0":       {Type: "symlink", Content: "/dev/null", UID: uid, GID: gid},
+		"/proc/42/fdinfo/0":   {Type: "file", Perm: 0o644, Content: "pos:\t0\nflags:\t02\nmnt_id:\t1\nino:\t5\n", UID: uid, GID: gid},
 		"/etc/hostname":       {Type: "file", Perm: 0o644, Content: "disk-host\n", UID: uid, GID: gid},
 		"/run/udev/data/b8:0": {Type: "file", Perm: 0o644, Content: "E:ID_SERIAL=x\n", UID: uid, GID: gid},
 		"/sys/fs/cgroup/a/b":  {Type: "dir", Perm: 0o755, UID: uid, GID: gid},

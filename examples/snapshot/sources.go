@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
 	"errors"
 	"io/fs"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hostscope/hostscope/hostroot"
 	"github.com/hostscope/hostscope/internal/parse"
 )
 
@@ -25,6 +27,7 @@ var hostFiles = []string{
 	"/proc/sys/kernel/hostname",
 	"/proc/sys/kernel/osrelease",
 	"/proc/sys/kernel/pid_max",
+	"/proc/sys/kernel/cap_last_cap",
 	"/proc/stat",
 	"/proc/uptime",
 	"/proc/devices",
@@ -35,8 +38,19 @@ var hostFiles = []string{
 
 // processFiles are read in each /proc/PID after stat, which is read
 // first and again last to tell whether the process lived through its
-// capture. environ is added by Options, and the ns/ links always.
-var processFiles = []string{"status", "cmdline", "comm", "cgroup", "mountinfo", "exe", "cwd", "root"}
+// capture. environ is added by Options; the ns/ and fd/ links, fdinfo/,
+// the socket tables and the root's /dev by process.
+var processFiles = []string{"status", "cmdline", "comm", "cgroup", "mountinfo", "uid_map", "gid_map", "exe", "cwd", "root"}
+
+// netTables are the socket tables of /proc/PID/net that proc reads
+// (FieldSockets, NetSockets).
+var netTables = []string{"tcp", "tcp6", "udp", "udp6", "raw", "raw6", "unix"}
+
+// procRootsDir holds, per mount namespace and root directory other than
+// the host's, what Root.ProcRoot shows of a process's root: its /dev.
+// hostroottest.LoadTar maps /.procroots/PID, a directory or a symlink to
+// a sibling, as process PID's root directory.
+const procRootsDir = "/.procroots"
 
 func (c *capturer) hostFiles() error {
 	for _, name := range hostFiles {
@@ -139,15 +153,12 @@ func (c *capturer) process(pid int) bool {
 		}
 		c.capture(dir+"/environ", tf)
 	}
-	if c.capture(dir+"/ns", nil) == nil {
-		infos, err := c.readDir(dir + "/ns")
-		c.skip(err)
-		for _, fi := range infos {
-			if err := c.addInfo(dir+"/ns/"+fi.Name(), fi, nil); err != nil {
-				c.skip(err)
-			}
-		}
+	c.dirEntries(dir + "/ns")
+	if c.dirEntries(dir+"/fd") && c.opts.FDInfo {
+		c.dirEntries(dir + "/fdinfo")
 	}
+	netns := c.net(dir)
+	rootKey := c.procRoot(pid, dir)
 	// The same PID with the same start time is the same process; reading
 	// stat again also proves it did not exit while its files were read.
 	c.scratch, err = c.r.AppendFile(c.scratch[:0], statName, c.opts.MaxFileSize)
@@ -159,7 +170,165 @@ func (c *capturer) process(pid int) bool {
 		c.discard()
 		return false
 	}
+	if netns != "" {
+		c.netDirs[netns] = pid
+	}
+	if rootKey != "" {
+		c.roots[rootKey] = pid
+	}
 	return true
+}
+
+// dirEntries records the directory dir of a process (ns, fd, fdinfo) and
+// what it holds: links as links, files with their content. The entries
+// share one ptrace permission check, so the first refusal ends the
+// directory (and is counted once, not once per descriptor). It reports
+// whether the directory itself was recorded.
+func (c *capturer) dirEntries(dir string) bool {
+	if c.capture(dir, nil) != nil {
+		return false
+	}
+	infos, err := c.readDir(dir)
+	c.skip(err)
+	for _, fi := range infos {
+		if err := c.addInfo(dir+"/"+fi.Name(), fi, nil); err != nil {
+			c.skip(err)
+			if errors.Is(err, fs.ErrPermission) {
+				break
+			}
+		}
+	}
+	return true
+}
+
+// net records the socket tables of the process directory dir once per
+// network namespace: the first process met in a namespace has its
+// net/{tcp,...} captured, every later one a symlink net -> ../FIRST/net,
+// which readers follow as they would the real directory. A process whose
+// ns/net link was not captured keeps its own tables, as readers of the
+// snapshot, unable to tell its namespace, read them. net returns the
+// namespace to register once the process is known to have lived through
+// its capture, or "".
+func (c *capturer) net(dir string) string {
+	netns, known := c.pendingLink(dir + "/ns/net")
+	if known {
+		if first, ok := c.netDirs[netns]; ok {
+			fi, err := c.r.Lstat(dir + "/net")
+			if err != nil {
+				c.skip(err)
+				return ""
+			}
+			e := c.entryFor(dir+"/net", tar.TypeSymlink, fi)
+			e.perm = 0o777
+			e.link = "../" + strconv.Itoa(first) + "/net"
+			c.add(e)
+			return ""
+		}
+	}
+	if c.capture(dir+"/net", nil) != nil {
+		return ""
+	}
+	for _, t := range netTables {
+		c.capture(dir+"/net/"+t, nil)
+	}
+	return netns
+}
+
+// procRoot records what Root.ProcRoot(pid) shows of a process's root
+// directory, its /dev (what hostscope's posture lists), for a process in
+// another mount namespace than the host's: once per mount namespace and
+// root directory under /.procroots/PID, and as a symlink to that
+// directory for every later process sharing them. The host's mount
+// namespace is that of the first process whose ns/mnt link reads (PID 1,
+// or a kernel thread where PID 1's is denied). It returns the key to
+// register once the process is known to have lived through its capture,
+// or "".
+func (c *capturer) procRoot(pid int, dir string) string {
+	mnt, ok := c.pendingLink(dir + "/ns/mnt")
+	if !ok {
+		return ""
+	}
+	if c.hostMnt == "" {
+		c.hostMnt = mnt
+	}
+	if mnt == c.hostMnt {
+		return ""
+	}
+	pr, err := c.r.ProcRoot(pid)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return "" // a copy of a /proc, whose roots cannot be entered
+	}
+	if err != nil {
+		c.skip(err)
+		return ""
+	}
+	defer pr.Close()
+	top, err := pr.Lstat("/")
+	if err != nil {
+		c.skip(err)
+		return ""
+	}
+	key := mnt
+	if st, ok := hostroot.StatOf(top); ok {
+		key += " " + strconv.FormatUint(st.Dev, 10) + ":" + strconv.FormatUint(st.Ino, 10)
+	}
+	name := procRootsDir + "/" + strconv.Itoa(pid)
+	if !c.seen[procRootsDir] {
+		c.add(c.entryFor(procRootsDir, tar.TypeDir, top))
+	}
+	if first, ok := c.roots[key]; ok {
+		e := c.entryFor(name, tar.TypeSymlink, top)
+		e.perm = 0o777
+		e.link = strconv.Itoa(first)
+		c.add(e)
+		return ""
+	}
+	c.add(c.entryFor(name, tar.TypeDir, top))
+	c.rootDev(pr, name, "/dev", 0)
+	return key
+}
+
+// rootDev records the directory dir of the process root pr, under the
+// archive directory prefix, as dev does the host's /dev: directories,
+// symlinks, device nodes and FIFOs, none of them opened.
+func (c *capturer) rootDev(pr *hostroot.Root, prefix, dir string, depth int) {
+	fi, err := pr.Lstat(dir)
+	if err != nil || !fi.IsDir() {
+		c.skip(err)
+		return
+	}
+	c.add(c.entryFor(prefix+dir, tar.TypeDir, fi))
+	entries, err := pr.ReadDir(dir)
+	c.skip(err)
+	for _, de := range entries {
+		name := path.Join(dir, de.Name())
+		fi, err := de.Info()
+		if err != nil {
+			c.skip(err)
+			continue
+		}
+		switch m := fi.Mode(); {
+		case m.IsDir():
+			if depth < 8 && !slices.Contains(devSkip, name) {
+				c.rootDev(pr, prefix, name, depth+1)
+			}
+		case m&fs.ModeSymlink != 0:
+			text, err := pr.Readlink(name)
+			if err != nil {
+				c.skip(err)
+				continue
+			}
+			e := c.entryFor(prefix+name, tar.TypeSymlink, fi)
+			e.link = text
+			c.add(e)
+		case m&fs.ModeNamedPipe != 0:
+			c.add(c.entryFor(prefix+name, tar.TypeFifo, fi))
+		case m&fs.ModeCharDevice != 0:
+			c.add(c.entryFor(prefix+name, tar.TypeChar, fi))
+		case m&fs.ModeDevice != 0:
+			c.add(c.entryFor(prefix+name, tar.TypeBlock, fi))
+		}
+	}
 }
 
 // startTime returns field 22 of /proc/PID/stat, the start time in clock

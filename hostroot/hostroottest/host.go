@@ -6,8 +6,9 @@
 // real host.
 //
 // A Host also loads a directory tree or a tar archive (such as one captured
-// by examples/snapshot on a real machine), so a bug report's snapshot
-// becomes a unit test.
+// by examples/snapshot on a real machine, with the containers' /dev it
+// recorded as their processes' roots: see ProcRootsDir), so a bug report's
+// snapshot becomes a unit test.
 //
 // Host stores; it resolves nothing. Its afero methods take names literally
 // and follow no symlink (Stat excepted, which resolves through a Root): read

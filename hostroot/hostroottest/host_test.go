@@ -121,7 +121,7 @@ func TestBuilderErrors(t *testing.T) {
 	}
 }
 
-func tarOf(t *testing.T, entries []*tar.Header, contents map[string]string) []byte {
+func tarOf(t testing.TB, entries []*tar.Header, contents map[string]string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -201,6 +201,51 @@ func TestLoadTar(t *testing.T) {
 				t.Errorf("/etc/escape = %q, %v; want the snapshot's own /etc/hostname", b, err)
 			}
 		})
+	}
+}
+
+// Process roots recorded under ProcRootsDir are what ProcRoot enters: a
+// directory for its own PID, a symlink naming another PID for a shared
+// root. Anything else there maps nothing.
+func TestLoadTarProcRoots(t *testing.T) {
+	data := tarOf(t, []*tar.Header{
+		{Name: "proc/", Typeflag: tar.TypeDir, Mode: 0o555},
+		{Name: "proc/7/stat", Typeflag: tar.TypeReg, Mode: 0o444},
+		{Name: "proc/8/stat", Typeflag: tar.TypeReg, Mode: 0o444},
+		{Name: "proc/9/stat", Typeflag: tar.TypeReg, Mode: 0o444},
+		{Name: "proc/10/stat", Typeflag: tar.TypeReg, Mode: 0o444},
+		{Name: ".procroots/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: ".procroots/7/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: ".procroots/7/dev/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: ".procroots/7/dev/null", Typeflag: tar.TypeChar, Devmajor: 1, Devminor: 3, Mode: 0o666},
+		{Name: ".procroots/8", Typeflag: tar.TypeSymlink, Linkname: "7"},
+		{Name: ".procroots/9", Typeflag: tar.TypeSymlink, Linkname: "99"},    // no such root
+		{Name: ".procroots/10", Typeflag: tar.TypeSymlink, Linkname: "../7"}, // not a sibling PID
+		{Name: ".procroots/x/", Typeflag: tar.TypeDir, Mode: 0o755},
+	}, map[string]string{"proc/7/stat": "7 (a) S", "proc/8/stat": "8 (b) S", "proc/9/stat": "9 (c) S", "proc/10/stat": "10 (d) S"})
+	if hostroottest.ProcRootsDir != "/.procroots" {
+		t.Errorf("ProcRootsDir = %q: archives written with /.procroots no longer load", hostroottest.ProcRootsDir)
+	}
+	h := hostroottest.New()
+	if err := h.LoadTar(bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	r := hostroottest.MustRoot(t, h)
+	for _, pid := range []int{7, 8} {
+		pr, err := r.ProcRoot(pid)
+		if err != nil {
+			t.Errorf("ProcRoot(%d): %v", pid, err)
+			continue
+		}
+		want := node{Type: "char", Perm: 0o666, Major: 1, Minor: 3}
+		if diff := cmp.Diff(want, describe(t, pr, "/dev/null")); diff != "" {
+			t.Errorf("ProcRoot(%d) /dev/null (-want +got):\n%s", pid, diff)
+		}
+	}
+	for _, pid := range []int{9, 10} {
+		if _, err := r.ProcRoot(pid); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("ProcRoot(%d): err = %v, want ErrNotExist", pid, err)
+		}
 	}
 }
 
@@ -487,4 +532,35 @@ func TestConcurrentUse(t *testing.T) {
 		r.ReadFile("/proc/2/stat")
 	}
 	<-done
+}
+
+// LoadTar takes any bytes without panicking, and whatever loads reads
+// back through a Root, process roots included.
+func FuzzLoadTar(f *testing.F) {
+	f.Add(tarOf(f, []*tar.Header{
+		{Name: "proc/7/stat", Typeflag: tar.TypeReg, Mode: 0o444},
+		{Name: ".procroots/7/dev/null", Typeflag: tar.TypeChar, Devmajor: 1, Devminor: 3, Mode: 0o666},
+		{Name: ".procroots/8", Typeflag: tar.TypeSymlink, Linkname: "7"},
+	}, map[string]string{"proc/7/stat": "7 (a) S"}))
+	f.Add(tarOf(f, []*tar.Header{
+		{Name: ".procroots/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: ".procroots/0009", Typeflag: tar.TypeSymlink, Linkname: "../../x"},
+		{Name: ".procroots/99999999999999999999/", Typeflag: tar.TypeDir, Mode: 0o755},
+	}, nil))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		h := hostroottest.New()
+		if err := h.LoadTar(bytes.NewReader(data)); err != nil {
+			return
+		}
+		r, err := h.Root()
+		if err != nil {
+			return
+		}
+		for pid := 1; pid <= 10; pid++ {
+			if pr, err := r.ProcRoot(pid); err == nil {
+				pr.ReadDirNames("/")
+				pr.Close()
+			}
+		}
+	})
 }

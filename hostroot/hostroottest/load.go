@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -120,18 +121,36 @@ func (h *Host) LoadArchive(file string) error {
 // taken as relative to the root, as tar itself does.
 var ErrUnsafeEntry = errors.New("archive entry outside the root")
 
+// ProcRootsDir is where an archive holds the root directories of its
+// processes, as examples/snapshot records them (a container's /dev): LoadTar
+// makes the directory ProcRootsDir/PID the root directory of process PID
+// (see ProcRoot), and a symlink ProcRootsDir/PID whose text is another PID
+// that process's root directory, shared.
+const ProcRootsDir = "/.procroots"
+
 // LoadTar loads a tar stream into the Host. Entry names are relative to "/";
 // symlinks keep their text (a Root resolves them inside the host at read
 // time, so an absolute or ".." target cannot escape either); hard links copy
 // their target's content and metadata. An entry whose name would climb above
 // the root fails with ErrUnsafeEntry and nothing after it is loaded.
+// Entries below ProcRootsDir map process roots (see ProcRootsDir).
 func (h *Host) LoadTar(r io.Reader) error {
 	tr := tar.NewReader(r)
 	var total int64
 	contents := map[string][]byte{}
+	rootDirs := map[int]bool{}
+	rootLinks := map[int]int{}
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
+			for pid := range rootDirs {
+				h.ProcRoot(pid, ProcRootsDir+"/"+strconv.Itoa(pid))
+			}
+			for pid, first := range rootLinks {
+				if rootDirs[first] {
+					h.ProcRoot(pid, ProcRootsDir+"/"+strconv.Itoa(first))
+				}
+			}
 			return h.Err()
 		}
 		if err != nil {
@@ -183,6 +202,16 @@ func (h *Host) LoadTar(r io.Reader) error {
 		default:
 			continue // pax headers and the like carry no file
 		}
+		if pid, ok := procRootPID(name); ok {
+			switch hdr.Typeflag {
+			case tar.TypeDir:
+				rootDirs[pid] = true
+			case tar.TypeSymlink:
+				if first, ok := procRootPID(ProcRootsDir + "/" + hdr.Linkname); ok {
+					rootLinks[pid] = first
+				}
+			}
+		}
 		if hdr.Uid != 0 || hdr.Gid != 0 {
 			h.Owner(name, uint32(hdr.Uid), uint32(hdr.Gid))
 		}
@@ -190,6 +219,16 @@ func (h *Host) LoadTar(r io.Reader) error {
 			return err
 		}
 	}
+}
+
+// procRootPID returns PID for the name ProcRootsDir/PID.
+func procRootPID(name string) (int, bool) {
+	rest, ok := strings.CutPrefix(name, ProcRootsDir+"/")
+	if !ok || rest == "" || len(rest) > 9 || strings.Trim(rest, "0123456789") != "" || rest[0] == '0' {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(rest)
+	return pid, err == nil
 }
 
 // entryName maps an archive name to a host-absolute name, refusing any that
