@@ -454,10 +454,20 @@ func containerPosture(ctx context.Context, r *hostroot.Root, c *Container, membe
 		}
 	}
 
-	// Namespaces and user: the init process's.
-	q, err := proc.Read(r, init, proc.FieldNamespaces)
-	if err == nil {
-		err = q.Missing[proc.FieldNamespaces]
+	// Namespaces and user: the init process's, as the scan read them when
+	// its fields held FieldNamespaces, else read now.
+	var q *proc.Process
+	var err error
+	for _, m := range members {
+		if _, missing := m.Missing[proc.FieldNamespaces]; m.PID == init && !missing && m.Namespaces.Mnt != 0 {
+			q = m
+		}
+	}
+	if q == nil {
+		q, err = proc.Read(r, init, proc.FieldNamespaces)
+		if err == nil {
+			err = q.Missing[proc.FieldNamespaces]
+		}
 	}
 	switch {
 	case err != nil:

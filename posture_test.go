@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/hostscope/hostscope"
 	"github.com/hostscope/hostscope/hostroot/hostroottest"
+	"github.com/hostscope/hostscope/proc"
 )
 
 // Namespace inodes of the posture fixtures' host, and the ones a default
@@ -640,5 +641,31 @@ func TestPostureRuntimeSetupProcess(t *testing.T) {
 	c = inventoryPosture(t, postureHost(allCaps, defaultMember()))
 	if c.PostureErr != nil || c.Posture.Privileged {
 		t.Errorf("default container: PostureErr = %v, Privileged = %v", c.PostureErr, c.Posture.Privileged)
+	}
+}
+
+// A scan that reads the namespace links itself gives the same posture from
+// them as one that leaves posture to read the init process's.
+func TestPostureWithScannedNamespaces(t *testing.T) {
+	m := defaultMember()
+	m.ns = map[string]uint64{}
+	for k, v := range ctrNS {
+		m.ns[k] = v
+	}
+	m.ns["net"] = hostNS["net"]
+	h := postureHost(allCaps, m)
+	for _, fields := range []proc.Field{proc.DefaultFields, proc.DefaultFields | proc.FieldNamespaces} {
+		inv, err := hostscope.TakeInventory(context.Background(), hostroottest.MustRoot(t, h),
+			&hostscope.Options{Posture: true, NoNames: true, Fields: fields})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := inv.Containers[0]
+		if c.PostureErr != nil {
+			t.Errorf("fields %v: PostureErr = %v", fields, c.PostureErr)
+		}
+		if diff := cmp.Diff([]string{"cgroup", "net", "time", "user"}, c.Posture.HostNamespaces); diff != "" {
+			t.Errorf("fields %v: host namespaces (-want +got):\n%s", fields, diff)
+		}
 	}
 }
