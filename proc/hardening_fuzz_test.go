@@ -4,21 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"os"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/hostscope/hostscope/hostroot"
+	"github.com/hostscope/hostscope/internal/alloccount"
 )
-
-// allocBytes returns the bytes f allocates, from the runtime's own count.
-func allocBytes(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
 
 // allocBound is what parsing n bytes may allocate: a small multiple of n
 // (error messages quote the bad field, slices grow by doubling) plus a
@@ -60,7 +51,7 @@ func FuzzParseBounded(f *testing.F) {
 			"uid_map":  func() { _, _ = parseIDMap(data, "/proc/1/uid_map") },
 			"cap_last": func() { _, _ = parseLastCap(data, "/proc/sys/kernel/cap_last_cap") },
 		} {
-			if n := allocBytes(parse); n > allocBound(len(data)) {
+			if n := alloccount.Bytes(parse); n > allocBound(len(data)) {
 				t.Fatalf("%s: parsing %d bytes allocated %d", label, len(data), n)
 			}
 		}
@@ -104,7 +95,7 @@ func TestParseLargeInputs(t *testing.T) {
 		} {
 			var err error
 			start := time.Now()
-			n := allocBytes(func() { err = parse() })
+			n := alloccount.Bytes(func() { err = parse() })
 			took := time.Since(start)
 			if err != nil && !errors.Is(err, hostroot.ErrMalformed) {
 				t.Errorf("%s of %s: error %v does not wrap ErrMalformed", parser, label, err)

@@ -5,24 +5,15 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/hostscope/hostscope/cgroup"
 	"github.com/hostscope/hostscope/dev"
 	"github.com/hostscope/hostscope/hostroot"
+	"github.com/hostscope/hostscope/internal/alloccount"
 	"github.com/hostscope/hostscope/mounts"
 )
-
-// allocBytes returns the bytes f allocates, from the runtime's own count.
-func allocBytes(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
 
 // allocBound is what parsing n bytes may allocate: a small multiple of n
 // plus a constant for whatever else runs meanwhile (the fuzzing machinery).
@@ -57,7 +48,7 @@ func FuzzExportedParsersBounded(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for label, parse := range exportedParsers {
 			var err error
-			if n := allocBytes(func() { err = parse(data) }); n > allocBound(len(data)) {
+			if n := alloccount.Bytes(func() { err = parse(data) }); n > allocBound(len(data)) {
 				t.Fatalf("%s: parsing %d bytes allocated %d", label, len(data), n)
 			}
 			if err != nil && !errors.Is(err, hostroot.ErrMalformed) {
@@ -92,7 +83,7 @@ func TestExportedParsersLargeInputs(t *testing.T) {
 		for parser, parse := range exportedParsers {
 			var err error
 			start := time.Now()
-			n := allocBytes(func() { err = parse(data) })
+			n := alloccount.Bytes(func() { err = parse(data) })
 			took := time.Since(start)
 			if err != nil && !errors.Is(err, hostroot.ErrMalformed) {
 				t.Errorf("%s of %s: error %v does not wrap ErrMalformed", parser, label, err)

@@ -3,22 +3,13 @@ package runtimestate
 import (
 	"bytes"
 	"errors"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hostscope/hostscope/hostroot"
+	"github.com/hostscope/hostscope/internal/alloccount"
 )
-
-// allocBytes returns the bytes f allocates, from the runtime's own count.
-func allocBytes(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
 
 // allocBound is what decoding n bytes of state file may allocate: a small
 // multiple of n (encoding/json copies strings and grows maps) plus a
@@ -53,7 +44,7 @@ func FuzzParseStateBounded(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for label, parse := range stateParsers {
 			var err error
-			if n := allocBytes(func() { err = parse(data) }); n > allocBound(len(data)) {
+			if n := alloccount.Bytes(func() { err = parse(data) }); n > allocBound(len(data)) {
 				t.Fatalf("%s: parsing %d bytes allocated %d", label, len(data), n)
 			}
 			if err != nil && !errors.Is(err, hostroot.ErrMalformed) {
@@ -93,7 +84,7 @@ func TestParseStateLargeInputs(t *testing.T) {
 		for parser, parse := range stateParsers {
 			var err error
 			start := time.Now()
-			n := allocBytes(func() { err = parse(data) })
+			n := alloccount.Bytes(func() { err = parse(data) })
 			took := time.Since(start)
 			if err != nil && !errors.Is(err, hostroot.ErrMalformed) {
 				t.Errorf("%s of %s: error %v does not wrap ErrMalformed", parser, label, err)
