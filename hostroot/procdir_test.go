@@ -232,17 +232,9 @@ func TestProcDirLive(t *testing.T) {
 // TestProcDirAllocations: reading a file of a process into a reused buffer
 // allocates nothing; reading a link allocates its text.
 func TestProcDirAllocations(t *testing.T) {
-	r, err := hostroot.Native()
-	if err != nil {
-		t.Skipf("no native root: %v", err)
-	}
-	defer r.Close()
-	d, err := r.OpenProc(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := selfProcDir(t)
 	buf := make([]byte, 0, 64<<10)
+	var err error
 	if n := testing.AllocsPerRun(50, func() {
 		buf, err = d.AppendFile(buf[:0], "stat", 0)
 		if err != nil {
@@ -334,16 +326,7 @@ func waitExec(t *testing.T, r *hostroot.Root, pid int, want string) {
 // pread, so goroutines sharing a ProcDir, and repeated calls, each get the
 // whole of stat.
 func TestProcDirAppendStatConcurrent(t *testing.T) {
-	r, err := hostroot.Native()
-	if err != nil {
-		t.Skipf("no native root: %v", err)
-	}
-	defer r.Close()
-	d, err := r.OpenProc(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := selfProcDir(t)
 	prefix := strconv.Itoa(os.Getpid()) + " ("
 	errs := make(chan error, 4)
 	for range 4 {
@@ -369,4 +352,21 @@ func TestProcDirAppendStatConcurrent(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// selfProcDir opens the test process's own directory of the native /proc,
+// closed when the test ends.
+func selfProcDir(t testing.TB) *hostroot.ProcDir {
+	t.Helper()
+	r, err := hostroot.Native()
+	if err != nil {
+		t.Skipf("no native root: %v", err)
+	}
+	t.Cleanup(func() { r.Close() })
+	d, err := r.OpenProc(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
 }
