@@ -105,10 +105,10 @@ func newInventoryCollector(current func() *snapshot) *inventoryCollector {
 		pidsMax: prometheus.NewDesc("hostscope_container_pids_limit",
 			"Task limit of each container's cgroup; no series when unlimited.", ctrLabels, nil),
 		findings: prometheus.NewDesc("hostscope_container_findings",
-			"Posture findings of each container by rule (a host namespace or a mount each count one), as of the last successful scan; no series for a rule the container does not break.",
+			"Posture findings of each container by rule (a host namespace or a mount each count one), as of the last scan that read its posture whole; no series for a rule the container does not break.",
 			append(slices.Clone(ctrLabels), "rule"), nil),
 		ctrsWithFinding: prometheus.NewDesc("hostscope_containers_with_finding",
-			"Running containers that break each posture rule, as of the last successful scan; every rule has a series.",
+			"Running containers that break each posture rule, by each one's findings as of the last scan that read its posture whole; every rule has a series.",
 			[]string{"rule"}, nil),
 		listening: prometheus.NewDesc("hostscope_container_listening_sockets",
 			"Sockets each container waits for peers on, by protocol (tcp, tcp6, udp, udp6, unix), with --sockets; no series for a protocol it does not listen on.",
@@ -171,8 +171,17 @@ func (c *inventoryCollector) posture(ch chan<- prometheus.Metric, e *ctrEntry, l
 	if e.c.Posture == nil {
 		return
 	}
+	// The findings of the last scan that read the posture whole, as events
+	// report them: a posture read in part can lack findings the container
+	// has, or hold a moment's (a runc exec's setup process briefly has
+	// every capability, which reads as privileged and hides the
+	// added-capabilities finding).
+	findings := e.c.Posture.Findings
+	if e.known {
+		findings = e.findings
+	}
 	perRule := map[string]int{}
-	for _, f := range e.c.Posture.Findings {
+	for _, f := range findings {
 		perRule[f.Rule]++
 	}
 	for _, r := range hostscope.Rules {

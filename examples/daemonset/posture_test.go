@@ -88,7 +88,7 @@ func webLabels(extra string) string {
 // those of breaking.
 func rulesWant(breaking map[string]int) string {
 	var b strings.Builder
-	b.WriteString("# HELP hostscope_containers_with_finding Running containers that break each posture rule, as of the last successful scan; every rule has a series.\n" +
+	b.WriteString("# HELP hostscope_containers_with_finding Running containers that break each posture rule, by each one's findings as of the last scan that read its posture whole; every rule has a series.\n" +
 		"# TYPE hostscope_containers_with_finding gauge\n")
 	for _, r := range []string{"added-capabilities", "devices", "host-namespace", "privileged", "seccomp-disabled", "sensitive-mount", "sensitive-mount-read-only"} {
 		fmt.Fprintf(&b, "hostscope_containers_with_finding{rule=%q} %d\n", r, breaking[r])
@@ -148,7 +148,7 @@ func TestPosture(t *testing.T) {
 		t.Errorf("/inventory's posture (-want +got):\n%s", diff)
 	}
 	wantMetrics := `
-# HELP hostscope_container_findings Posture findings of each container by rule (a host namespace or a mount each count one), as of the last successful scan; no series for a rule the container does not break.
+# HELP hostscope_container_findings Posture findings of each container by rule (a host namespace or a mount each count one), as of the last scan that read its posture whole; no series for a rule the container does not break.
 # TYPE hostscope_container_findings gauge
 hostscope_container_findings` + webLabels(`rule="privileged",`) + ` 1
 ` + rulesWant(map[string]int{"privileged": 1})
@@ -167,6 +167,10 @@ hostscope_container_findings` + webLabels(`rule="privileged",`) + ` 1
 	}
 	if p := webInventory(t, a).Posture; !strings.HasPrefix(p.Error, "mounts: ") {
 		t.Errorf("/inventory's posture error is %q, want the mount table's", p.Error)
+	}
+	// /metrics keeps the findings of the last whole reading, as events do.
+	if err := testutil.GatherAndCompare(a.metrics.reg, strings.NewReader(wantMetrics), names...); err != nil {
+		t.Errorf("/metrics after a posture read in part: %v", err)
 	}
 	// Read whole again: the change since the last whole reading is an
 	// event.
