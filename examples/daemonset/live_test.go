@@ -290,10 +290,26 @@ func TestLiveDaemonSet(t *testing.T) {
 		}
 	}
 
-	metrics, err := fetch("/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The first agent's metrics of a scan that saw the second agent's
+	// container, which started after its first scan: the risky workload
+	// and the two agents add capabilities (other containers of this
+	// machine may too).
+	const addedCaps = `hostscope_containers_with_finding{rule="added-capabilities"} `
+	var metrics string
+	waitFor(t, 20*time.Second, "/metrics to count the second agent's added capabilities", func() (bool, string) {
+		body, err := fetch("/metrics")
+		if err != nil {
+			return false, err.Error()
+		}
+		metrics = body
+		for _, line := range strings.Split(body, "\n") {
+			if v, ok := strings.CutPrefix(line, addedCaps); ok {
+				n, err := strconv.ParseFloat(v, 64)
+				return err == nil && n >= 3, line
+			}
+		}
+		return false, "no series " + addedCaps
+	})
 	for _, w := range loads {
 		line := fmt.Sprintf(`hostscope_container_processes{container_id=%q,name=%q,namespace="",pod_name=%q,runtime=%q} 2`, w.id, w.name, w.podName, w.rt.Name)
 		if !strings.Contains(metrics, "\n"+line+"\n") {
@@ -319,11 +335,6 @@ func TestLiveDaemonSet(t *testing.T) {
 	if !strings.Contains(metrics, "\nhostscope_container_listening_sockets"+ctrLabels(riskyID, riskyName, "", "docker", `protocol="tcp",`)+" 1") &&
 		!strings.Contains(metrics, "\nhostscope_container_listening_sockets"+ctrLabels(riskyID, riskyName, "", "docker", `protocol="tcp6",`)+" 1") {
 		t.Errorf("/metrics lacks %s's listening socket", riskyName)
-	}
-	// The risky workload and the two agents add capabilities (other
-	// containers of this machine may too).
-	if n := metricValue(t, metrics, `hostscope_containers_with_finding{rule="added-capabilities"}`); n < 3 {
-		t.Errorf("%v containers with added capabilities, want at least 3", n)
 	}
 	for _, want := range []string{
 		// the pod's two workloads and its infra container
@@ -442,23 +453,6 @@ func podFromDaemonSet(t testing.TB, ds *appsv1.DaemonSet, name, image string) *c
 		}
 	}
 	return pod
-}
-
-// metricValue is the value of the series named series (name and labels,
-// as the text format writes them) in metrics.
-func metricValue(t testing.TB, metrics, series string) float64 {
-	t.Helper()
-	for _, line := range strings.Split(metrics, "\n") {
-		if v, ok := strings.CutPrefix(line, series+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatalf("series %s: %v", series, err)
-			}
-			return f
-		}
-	}
-	t.Fatalf("/metrics lacks %s", series)
-	return 0
 }
 
 func findContainer(inv jsonInventory, id string) *jsonInventoryContainer {
