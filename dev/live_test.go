@@ -3,6 +3,7 @@ package dev
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"slices"
@@ -56,9 +57,12 @@ type liveBlock struct {
 //   - --all includes empty devices; lsblk still leaves out RAM disks
 //     (major 1), so a device only Blocks reports must be one.
 //
-// Mount points can change while the test runs: the table is read before
+// Mount points can change while the test runs (other packages' tests start
+// containers, and podman remounts its storage): the table is read before
 // and after lsblk, and devices whose mount points differ between the two
-// reads are not compared.
+// reads are not compared. A mount that goes and comes back while lsblk
+// alone runs is not seen by either read, so a comparison that differs is
+// made again, up to five times: a real difference stays, churn does not.
 func TestLiveLsblk(t *testing.T) {
 	lsblk, err := exec.LookPath("lsblk")
 	if err != nil {
@@ -84,57 +88,73 @@ func TestLiveLsblk(t *testing.T) {
 		}
 		return devs
 	}
-	before := read()
-	out, err := exec.Command(lsblk, "--json", "--bytes", "--list", "--all",
-		"-o", "NAME,KNAME,SIZE,TYPE,MOUNTPOINTS,MAJ:MIN,RO,RM,ROTA,LOG-SEC,PKNAME").Output()
-	if err != nil {
-		t.Fatalf("lsblk: %v", err)
-	}
-	after := read()
-	var doc struct {
-		BlockDevices []lsblkDevice `json:"blockdevices"`
-	}
-	if err := json.Unmarshal(out, &doc); err != nil {
-		t.Fatalf("lsblk output: %v", err)
-	}
+	// compare runs lsblk between two reads of Blocks and returns what
+	// differs, and how many devices it compared and left out as unstable.
+	compare := func() (problems []string, compared, unstableCount int) {
+		before := read()
+		out, err := exec.Command(lsblk, "--json", "--bytes", "--list", "--all",
+			"-o", "NAME,KNAME,SIZE,TYPE,MOUNTPOINTS,MAJ:MIN,RO,RM,ROTA,LOG-SEC,PKNAME").Output()
+		if err != nil {
+			t.Fatalf("lsblk: %v", err)
+		}
+		after := read()
+		var doc struct {
+			BlockDevices []lsblkDevice `json:"blockdevices"`
+		}
+		if err := json.Unmarshal(out, &doc); err != nil {
+			t.Fatalf("lsblk output: %v", err)
+		}
 
-	ours := map[string]BlockDevice{}
-	unstable := map[string]bool{}
-	for _, d := range before {
-		ours[d.Name] = d
+		ours := map[string]BlockDevice{}
+		unstable := map[string]bool{}
+		for _, d := range before {
+			ours[d.Name] = d
+		}
+		for _, d := range after {
+			if !slices.Equal(d.MountPoints, ours[d.Name].MountPoints) {
+				unstable[d.Name] = true
+			}
+		}
+		seen := map[string]bool{}
+		for _, l := range doc.BlockDevices {
+			if seen[l.KName] {
+				continue // --list repeats a device held by several slaves
+			}
+			seen[l.KName] = true
+			d, ok := ours[l.KName]
+			if !ok {
+				problems = append(problems, fmt.Sprintf("lsblk reports %s (%s), Blocks does not", l.KName, l.MajMin))
+				continue
+			}
+			if unstable[l.KName] {
+				continue
+			}
+			if diff := cmp.Diff(fromLsblk(l), comparableBlock(d)); diff != "" {
+				problems = append(problems, fmt.Sprintf("%s: lsblk and Blocks differ (-lsblk +hostscope):\n%s", l.KName, diff))
+			}
+		}
+		for name, d := range ours {
+			if !seen[name] && d.Major != 1 {
+				problems = append(problems, fmt.Sprintf("Blocks reports %s (%d:%d), lsblk --all does not", name, d.Major, d.Minor))
+			}
+		}
+		return problems, len(seen), len(unstable)
 	}
-	for _, d := range after {
-		if !slices.Equal(d.MountPoints, ours[d.Name].MountPoints) {
-			unstable[d.Name] = true
+	var problems []string
+	var compared, unstable int
+	for attempt := 1; attempt <= 5; attempt++ {
+		if problems, compared, unstable = compare(); len(problems) == 0 {
+			break
 		}
+		t.Logf("attempt %d: %d differences; comparing again", attempt, len(problems))
 	}
-	seen := map[string]bool{}
-	for _, l := range doc.BlockDevices {
-		if seen[l.KName] {
-			continue // --list repeats a device held by several slaves
-		}
-		seen[l.KName] = true
-		d, ok := ours[l.KName]
-		if !ok {
-			t.Errorf("lsblk reports %s (%s), Blocks does not", l.KName, l.MajMin)
-			continue
-		}
-		if unstable[l.KName] {
-			continue
-		}
-		if diff := cmp.Diff(fromLsblk(l), comparableBlock(d)); diff != "" {
-			t.Errorf("%s: lsblk and Blocks differ (-lsblk +hostscope):\n%s", l.KName, diff)
-		}
+	for _, p := range problems {
+		t.Error(p)
 	}
-	for name, d := range ours {
-		if !seen[name] && d.Major != 1 {
-			t.Errorf("Blocks reports %s (%d:%d), lsblk --all does not", name, d.Major, d.Minor)
-		}
-	}
-	if len(seen) == 0 {
+	if compared == 0 {
 		t.Skip("lsblk reports no block device")
 	}
-	t.Logf("compared %d block devices with lsblk; %d changed mount points during the test", len(seen), len(unstable))
+	t.Logf("compared %d block devices with lsblk; %d changed mount points during the test", compared, unstable)
 }
 
 func fromLsblk(l lsblkDevice) liveBlock {
