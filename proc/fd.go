@@ -188,28 +188,33 @@ func (pr *procReader) fds() error {
 	return nil
 }
 
-// fdinfos fills each FD from its fdinfo file. A file that vanished (the
-// descriptor was closed meanwhile) leaves the FD's fdinfo fields zero;
-// Missing records it only when no descriptor had one (a snapshot without
-// fdinfo).
+// fdinfos fills each FD from its fdinfo file. A live process closes
+// descriptors at any time (an exec closes its close-on-exec ones) and may
+// reuse a number at once, so a missing fdinfo/N is a descriptor closed since
+// the listing, whose fdinfo fields stay zero; only when the process has no
+// fdinfo directory at all (a capture taken without fdinfo) is it recorded in
+// Missing.
 func (pr *procReader) fdinfos() error {
 	fds := pr.p.FDs
-	var notExist error
-	found := false
+	checked := false
 	for i := range fds {
 		name := "fdinfo/" + strconv.Itoa(fds[i].Number)
 		data, err := pr.d.AppendFile((*pr.s.buf)[:0], name, 0)
 		*pr.s.buf = data[:0]
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				if notExist == nil {
-					notExist = err
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if !checked {
+				checked = true
+				if _, lerr := pr.s.r.Lstat("/proc/" + strconv.Itoa(pr.pid) + "/fdinfo"); lerr != nil {
+					// Left for settle when the directory is missing: an
+					// exiting process drops it.
+					return pr.fail(FieldFDInfo, lerr)
 				}
-				continue
 			}
+			continue
+		case err != nil:
 			return pr.fail(FieldFDInfo, err)
 		}
-		found = true
 		info, err := parseFDInfo(data, "")
 		if err != nil {
 			_, err = parseFDInfo(data, "/proc/"+strconv.Itoa(pr.pid)+"/"+name)
@@ -220,9 +225,6 @@ func (pr *procReader) fdinfos() error {
 		if fds[i].Inode == 0 {
 			fds[i].Inode = info.ino
 		}
-	}
-	if !found && notExist != nil {
-		return pr.fail(FieldFDInfo, notExist)
 	}
 	return nil
 }

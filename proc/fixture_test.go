@@ -3,6 +3,7 @@ package proc
 import (
 	"fmt"
 	"io/fs"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -136,6 +137,19 @@ type fileHook struct {
 	mu     sync.Mutex
 	deny   map[string]bool
 	before map[string]func()
+	// lookup holds hooks run before a name is looked up at all (the
+	// resolver's Lstat), for files that do not exist.
+	lookup map[string]func()
+}
+
+func (f *fileHook) LstatIfPossible(name string) (os.FileInfo, bool, error) {
+	f.mu.Lock()
+	hook := f.lookup[name]
+	f.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	return f.Host.LstatIfPossible(name)
 }
 
 func (f *fileHook) check(op, name string) error {
@@ -167,6 +181,11 @@ func (f *fileHook) ReadlinkIfPossible(name string) (string, error) {
 
 func hookedRoot(tb testing.TB, h *hostroottest.Host, deny []string, before map[string]func()) *hostroot.Root {
 	tb.Helper()
+	return hostroot.FromAfero(newFileHook(tb, h, deny, before))
+}
+
+func newFileHook(tb testing.TB, h *hostroottest.Host, deny []string, before map[string]func()) *fileHook {
+	tb.Helper()
 	if err := h.Err(); err != nil {
 		tb.Fatal(err)
 	}
@@ -174,5 +193,5 @@ func hookedRoot(tb testing.TB, h *hostroottest.Host, deny []string, before map[s
 	for _, d := range deny {
 		f.deny[d] = true
 	}
-	return hostroot.FromAfero(f)
+	return f
 }

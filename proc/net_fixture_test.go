@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/hostscope/hostscope/hostroot"
 	"github.com/hostscope/hostscope/hostroot/hostroottest"
 )
 
@@ -81,7 +83,11 @@ func socketHost(tb testing.TB) (*hostroottest.Host, []fakeProc) {
 	h.File("/proc/100/fdinfo/4", "pos:\t0\nflags:\t02004002\nmnt_id:\t10\n")
 	h.File("/proc/100/fdinfo/5", "pos:\t0\nflags:\t01\nmnt_id:\t16\n")
 	h.File("/proc/100/fdinfo/6", "pos:\t0\nflags:\t02\nmnt_id:\t10\n")
-	// fdinfo/7 is gone: the descriptor was closed after its link was read.
+	// fdinfo/7 is absent: TestScanSocketsTwoNamespaces closes descriptor 7
+	// (removes its link) as the scan looks its fdinfo up, after its link
+	// was read. PID 300's one descriptor closes the same way; PIDs 101 and
+	// 200 have no fdinfo directory, as in a capture taken without fdinfo.
+	h.Dir("/proc/300/fdinfo")
 	return h, procs
 }
 
@@ -99,7 +105,24 @@ func TestScanSocketsTwoNamespaces(t *testing.T) {
 			before[name] = count(name)
 		}
 	}
-	r := hookedRoot(t, h, []string{"/proc/300/ns/net", "/proc/400/fd"}, before)
+	// Descriptors closed under the scan, after their links were read, as
+	// their fdinfo files are looked up: PID 100's descriptor 7, one of
+	// several, and PID 300's descriptor 3, its only one.
+	hook := newFileHook(t, h, []string{"/proc/300/ns/net", "/proc/400/fd"}, before)
+	closed := map[string]bool{}
+	hook.lookup = map[string]func(){}
+	for _, fd := range []string{"/proc/100/fd/7", "/proc/300/fd/3"} {
+		info := strings.Replace(fd, "/fd/", "/fdinfo/", 1)
+		hook.lookup[info] = func() {
+			if !closed[fd] {
+				if err := h.Remove(fd); err != nil {
+					t.Error(err)
+				}
+				closed[fd] = true
+			}
+		}
+	}
+	r := hostroot.FromAfero(hook)
 	got, err := List(context.Background(), r, &ScanOptions{Fields: FieldSockets | FieldFDInfo})
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +164,7 @@ func TestScanSocketsTwoNamespaces(t *testing.T) {
 			{Number: 4, Target: "socket:[501]", Type: FDSocket, Inode: 501},
 		}, Sockets: []Socket{ctrHTTP, ctrUnix}, Missing: map[Field]error{FieldFDInfo: fs.ErrNotExist}},
 		{PID: 300, FDs: []FD{{Number: 3, Target: "socket:[503]", Type: FDSocket, Inode: 503}},
-			Sockets: []Socket{dnsSock}, Missing: map[Field]error{FieldFDInfo: fs.ErrNotExist}},
+			Sockets: []Socket{dnsSock}},
 		{PID: 400, Missing: map[Field]error{FieldFDs: fs.ErrPermission}},
 	}
 	var res []result
@@ -150,6 +173,12 @@ func TestScanSocketsTwoNamespaces(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, res, sockCmp, cmpopts.EquateErrors(), cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("sockets mismatch (-want +got):\n%s", diff)
+	}
+	if len(closed) != 2 {
+		t.Errorf("descriptors closed under the scan: %v, want /proc/100/fd/7 and /proc/300/fd/3", closed)
+	}
+	if err := got[1].Missing[FieldFDInfo]; err == nil || !strings.Contains(err.Error(), "/proc/101/fdinfo") {
+		t.Errorf("PID 101: Missing[fdinfo] = %v, want the error naming /proc/101/fdinfo", err)
 	}
 	// Each namespace's tables are read once, through its first process
 	// with a socket; PID 300, whose namespace is unknown, reads its own.
