@@ -21,7 +21,7 @@ type Options struct {
 	Fields proc.Field
 	// NoNames skips the runtimes' state files: containers keep their
 	// identity (ID, runtime, pod UID, QoS) but get no name, image or pod
-	// name.
+	// name, and no Posture.Declared.
 	NoNames bool
 	// Resources reads each container's memory, CPU and pids figures from
 	// the Root's /sys/fs/cgroup (Inventory only).
@@ -215,6 +215,11 @@ type Container struct {
 	// exec'd into it): that process holds the runtime's capabilities for a
 	// moment, and they are counted, so the findings may be transient.
 	PostureErr error
+	// DeclaredErr says why Posture.Declared is nil although the runtime's
+	// state files for the container were found: one could not be read or
+	// parsed (it names the file). It does not make the kernel's view in
+	// Posture any less whole, so it is kept apart from PostureErr.
+	DeclaredErr error
 	// Listening and Established are the sockets of the container's
 	// processes that Listening and Established return for each of them,
 	// each socket once however many members share it (a forking server's
@@ -271,7 +276,7 @@ func TakeInventory(ctx context.Context, r *hostroot.Root, opts *Options) (*Inven
 		readResources(ctx, r, inv)
 	}
 	if opts != nil && opts.Posture {
-		if err := readPostures(ctx, r, inv); err != nil {
+		if err := readPostures(ctx, r, inv, !opts.NoNames); err != nil {
 			return nil, err
 		}
 	}
@@ -350,12 +355,17 @@ func readResources(ctx context.Context, r *hostroot.Root, inv *Inventory) {
 	}
 }
 
-// readPostures fills every container's Posture.
-func readPostures(ctx context.Context, r *hostroot.Root, inv *Inventory) error {
+// readPostures fills every container's Posture, with Declared when
+// declared is set.
+func readPostures(ctx context.Context, r *hostroot.Root, inv *Inventory, declared bool) error {
 	if len(inv.Containers) == 0 {
 		return nil
 	}
 	host := readPostureHost(ctx, r, inv.Processes)
+	var state *runtimestate.Reader
+	if declared {
+		state = runtimestate.NewReader(r, nil)
+	}
 	byPID := make(map[int]*proc.Process, len(inv.Processes))
 	for _, p := range inv.Processes {
 		byPID[p.PID] = p
@@ -369,6 +379,9 @@ func readPostures(ctx context.Context, r *hostroot.Root, inv *Inventory) error {
 			members = append(members, byPID[pid])
 		}
 		c.Posture, c.PostureErr = containerPosture(ctx, r, c, members, host)
+		if state != nil {
+			c.Posture.Declared, c.DeclaredErr = declaredPosture(state, c)
+		}
 	}
 	return ctx.Err()
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/hostscope/hostscope/cgroup"
 	"github.com/hostscope/hostscope/dev"
 	"github.com/hostscope/hostscope/hostroot"
+	"github.com/hostscope/hostscope/internal/runtimestate"
 	"github.com/hostscope/hostscope/mounts"
 	"github.com/hostscope/hostscope/proc"
 )
@@ -93,6 +94,54 @@ type Posture struct {
 	// harmless set every runtime creates (null, zero, full, random,
 	// urandom, tty, console, ptmx, pts/*), as paths in the container.
 	Devices []string
+
+	// Declared is what the container's runtime configured it with, from
+	// its state files under the Root; nil when none was found (or
+	// Options.NoNames). The fields above are what the kernel shows the
+	// processes hold; Declared adds what the kernel cannot show (docker's
+	// and podman's --privileged flag) and lets RuleBeyondDeclared catch
+	// processes holding more than their container was given.
+	Declared *Declared
+}
+
+// Declared is a container's configuration as its runtime wrote it for the
+// OCI runtime: the OCI spec (config.json) in containerd's task bundle (for
+// containerd, and for docker in containerd's moby namespace) or in
+// containers/storage (podman, CRI-O), and docker's hostconfig.json.
+type Declared struct {
+	// Source is the OCI spec file the fields from Capabilities on come
+	// from; empty when only docker's hostconfig.json was found, and then
+	// those fields are empty.
+	Source string
+	// Privileged is the runtime's --privileged flag, as docker's
+	// HostConfig.Privileged or podman's io.podman.annotations.privileged
+	// annotation records it; PrivilegedSource is the file that said, empty
+	// when none did (containerd and CRI-O specs do not record the flag).
+	Privileged       bool
+	PrivilegedSource string
+	// Capabilities is the bounding set the spec gives the container's
+	// process, by name, sorted.
+	Capabilities []string
+	// Seccomp is "filter" when the spec holds a seccomp profile and
+	// "disabled" when it holds none.
+	Seccomp string
+	// NoNewPrivs is the spec's noNewPrivileges.
+	NoNewPrivs bool
+	// HostNamespaces are the namespaces the spec neither creates nor joins
+	// by path, so the container keeps the runtime's own: the host's for a
+	// rootful runtime. Named and ordered as Posture.HostNamespaces.
+	HostNamespaces []string
+	// UserNamespace is true when the spec creates or joins a user
+	// namespace or maps user IDs.
+	UserNamespace bool
+	// JoinedNamespaces are the namespaces the spec joins by path: a pod's
+	// shared ones, a named network namespace, or the host's (docker's
+	// --network=host joins it through a path). Whose they are, the spec
+	// does not say; HostNamespaces (Posture's) does.
+	JoinedNamespaces []string
+	// Rootless is true when the spec was read from a user's rootless
+	// podman storage: that user wrote the file.
+	Rootless bool
 }
 
 // HostMount is a host path mounted into a container.
@@ -123,11 +172,24 @@ type Rule string
 
 // The rules Findings applies, most exposing first. Each says why it matters.
 const (
-	// RulePrivileged: every capability the host can grant. CAP_SYS_ADMIN,
+	// RulePrivileged: every capability the host can grant, or the
+	// runtime's --privileged flag in its configuration (Declared), which
+	// also gives every device and unmasks /proc and /sys. CAP_SYS_ADMIN,
 	// CAP_SYS_MODULE and the rest let root in the container mount the
 	// host's disks, load kernel modules and leave every namespace; with no
 	// user namespace it is the host's root.
 	RulePrivileged Rule = "privileged"
+	// RuleBeyondDeclared: the container's processes hold more than its
+	// runtime configured (Declared): capabilities outside its bounding
+	// set, no seccomp filter where it has one, no no_new_privs where it
+	// asks for it, or a host namespace it says is the container's own.
+	// Something put a process into the container from outside it (docker
+	// exec --privileged, nsenter, a process moved into its cgroup) or went
+	// around the runtime; either way the container's declared limits no
+	// longer hold. runc's own setup process holds the runtime's
+	// capabilities until it execs the workload, so a container starting or
+	// being exec'd into shows this for a moment (PostureErr says so).
+	RuleBeyondDeclared Rule = "beyond-declared"
 	// RuleSensitiveMount: a sensitive host path mounted read-write. A
 	// runtime socket starts privileged containers on demand; the host's
 	// root, /etc, /root, /var/lib/kubelet or /home let it plant keys,
@@ -168,7 +230,7 @@ const (
 )
 
 // Rules lists every rule, most exposing first: the order of Findings.
-var Rules = []Rule{RulePrivileged, RuleSensitiveMount, RuleHostNamespace, RuleAddedCapabilities,
+var Rules = []Rule{RulePrivileged, RuleBeyondDeclared, RuleSensitiveMount, RuleHostNamespace, RuleAddedCapabilities,
 	RuleSensitiveMountReadOnly, RuleSeccompDisabled, RuleDevices}
 
 // Finding is one rule a container's posture breaks.
@@ -194,9 +256,21 @@ func (p *Posture) Findings() []Finding {
 	if p.Root && !p.UserNamespace {
 		asRoot = ", as the host's root"
 	}
-	if p.Privileged {
+	declaredPriv := p.Declared != nil && p.Declared.Privileged
+	switch {
+	case p.Privileged && declaredPriv:
+		out = append(out, Finding{Rule: RulePrivileged,
+			Reason: "privileged: every capability the host grants" + asRoot + "; declared in " + path.Base(p.Declared.PrivilegedSource)})
+	case p.Privileged:
 		out = append(out, Finding{Rule: RulePrivileged,
 			Reason: "privileged: every capability the host grants" + asRoot})
+	case declaredPriv:
+		out = append(out, Finding{Rule: RulePrivileged,
+			Reason: "privileged, declared in " + path.Base(p.Declared.PrivilegedSource) + ": every device, /proc and /sys unmasked" + asRoot})
+	}
+	if beyond := p.beyondDeclared(); len(beyond) > 0 {
+		out = append(out, Finding{Rule: RuleBeyondDeclared,
+			Reason: "holds more than its runtime configured (" + path.Base(p.Declared.Source) + "): " + strings.Join(beyond, "; ")})
 	}
 	for _, m := range p.HostMounts {
 		if m.Sensitive != "" && !m.ReadOnly {
@@ -225,6 +299,35 @@ func (p *Posture) Findings() []Finding {
 	}
 	if len(p.Devices) > 0 {
 		out = append(out, Finding{Rule: RuleDevices, Reason: devicesReason(p.Devices)})
+	}
+	return out
+}
+
+// beyondDeclared lists what the processes hold beyond p.Declared's spec,
+// each as a phrase; nil without a spec.
+func (p *Posture) beyondDeclared() []string {
+	d := p.Declared
+	if d == nil || d.Source == "" {
+		return nil
+	}
+	var out []string
+	if len(p.Capabilities) > 0 {
+		held, _ := proc.CapabilitySet(p.Capabilities...)
+		given, _ := proc.CapabilitySet(d.Capabilities...)
+		if extra := held &^ given; extra != 0 {
+			out = append(out, "capabilities "+strings.Join(proc.CapabilityNames(extra), ", "))
+		}
+	}
+	for _, ns := range p.HostNamespaces {
+		if !slices.Contains(d.HostNamespaces, ns) && !slices.Contains(d.JoinedNamespaces, ns) {
+			out = append(out, "the host's "+ns+" namespace")
+		}
+	}
+	if d.Seccomp == "filter" && p.Seccomp == proc.SeccompDisabled.String() {
+		out = append(out, "no seccomp filter")
+	}
+	if d.NoNewPrivs && !p.NoNewPrivs && p.Seccomp != "" {
+		out = append(out, "no no_new_privs")
 	}
 	return out
 }
@@ -763,4 +866,29 @@ func containerDevices(ctx context.Context, r *hostroot.Root, pid int) ([]string,
 		out = append(out, n.Path)
 	}
 	return out, err
+}
+
+// declaredPosture reads what c's runtime configured it with. No state file
+// is not an error: the runtime keeps it elsewhere, or the Root does not
+// hold it (a DaemonSet without the runtimes' directories mounted).
+func declaredPosture(rd *runtimestate.Reader, c *Container) (*Declared, error) {
+	spec, err := rd.Spec(c.Runtime, c.ID)
+	switch {
+	case errors.Is(err, runtimestate.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	return &Declared{
+		Source:           spec.Source,
+		Privileged:       spec.Privileged,
+		PrivilegedSource: spec.PrivilegedSource,
+		Capabilities:     spec.Bounding,
+		Seccomp:          spec.Seccomp,
+		NoNewPrivs:       spec.NoNewPrivileges,
+		HostNamespaces:   spec.HostNamespaces,
+		UserNamespace:    spec.UserNamespace,
+		JoinedNamespaces: spec.JoinedNamespaces,
+		Rootless:         spec.Rootless,
+	}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/hostscope/hostscope"
+	"github.com/hostscope/hostscope/cgroup"
 	"github.com/hostscope/hostscope/hostroot"
 	"github.com/hostscope/hostscope/internal/psjson"
 	"github.com/hostscope/hostscope/internal/testctr"
@@ -32,6 +34,10 @@ type postureCase struct {
 	want []ruleOn
 	// check looks at the posture beyond the findings; nil checks nothing.
 	check func(t *testing.T, p *hostscope.Posture)
+	// declared checks Posture.Declared, which checkPostures has found
+	// with an OCI spec; nil checks that the container is not declared
+	// privileged and has a seccomp filter.
+	declared func(t *testing.T, d *hostscope.Declared)
 	// skip is why this machine cannot run the case; "" runs it.
 	skip string
 	// startFails, when set, turns a start error into a skip reason ("" for
@@ -76,6 +82,11 @@ func postureCases(t *testing.T, rt *testctr.Runtime) []postureCase {
 			}}
 	}
 	userns := postureCase{name: "user namespace", args: []string{"--uidmap", "0:100000:65536", "--gidmap", "0:100000:65536"},
+		declared: func(t *testing.T, d *hostscope.Declared) {
+			if !d.UserNamespace || d.Privileged || slices.Contains(d.HostNamespaces, "user") {
+				t.Errorf("declared %+v, want a user namespace", d)
+			}
+		},
 		check: func(t *testing.T, p *hostscope.Posture) {
 			if !p.UserNamespace || !p.Root || p.HostUID != 100000 {
 				t.Errorf("user namespace %v, root %v, host UID %d; want a user namespace whose root is host UID 100000", p.UserNamespace, p.Root, p.HostUID)
@@ -91,7 +102,7 @@ func postureCases(t *testing.T, rt *testctr.Runtime) []postureCase {
 		if err != nil || !strings.Contains(opts, "name=userns") {
 			userns = postureCase{name: "user namespace", skip: "the docker daemon runs without userns-remap (docker info's SecurityOptions has no name=userns), and docker run cannot ask for a user namespace"}
 		} else {
-			userns.args = nil
+			userns.args, userns.declared = nil, nil
 			userns.check = func(t *testing.T, p *hostscope.Posture) {
 				if !p.UserNamespace || p.HostUID == 0 {
 					t.Errorf("user namespace %v, host UID %d; want userns-remap's", p.UserNamespace, p.HostUID)
@@ -103,6 +114,11 @@ func postureCases(t *testing.T, rt *testctr.Runtime) []postureCase {
 		{name: "default", check: noFinding},
 		{name: "privileged", args: []string{"--privileged"},
 			want: []ruleOn{{string(hostscope.RulePrivileged), ""}, {string(hostscope.RuleSeccompDisabled), ""}, {string(hostscope.RuleDevices), ""}},
+			declared: func(t *testing.T, d *hostscope.Declared) {
+				if !d.Privileged || d.PrivilegedSource == "" || d.Seccomp != "disabled" {
+					t.Errorf("declared %+v, want privileged (and so no seccomp filter)", d)
+				}
+			},
 			check: func(t *testing.T, p *hostscope.Posture) {
 				if !p.Privileged || p.Seccomp != "disabled" || len(p.Devices) == 0 {
 					t.Errorf("privileged %v, seccomp %q, %d devices", p.Privileged, p.Seccomp, len(p.Devices))
@@ -130,6 +146,13 @@ func postureCases(t *testing.T, rt *testctr.Runtime) []postureCase {
 			}},
 		{name: "host pid and network", args: []string{"--pid=host", "--network=host"},
 			want: []ruleOn{{string(hostscope.RuleHostNamespace), "net"}, {string(hostscope.RuleHostNamespace), "pid"}},
+			declared: func(t *testing.T, d *hostscope.Declared) {
+				// docker joins the host's network namespace by a path.
+				kept := append(slices.Clone(d.HostNamespaces), d.JoinedNamespaces...)
+				if !slices.Contains(kept, "net") || !slices.Contains(d.HostNamespaces, "pid") || d.Privileged {
+					t.Errorf("declared %+v, want the host's pid namespace kept and its net namespace kept or joined", d)
+				}
+			},
 			check: func(t *testing.T, p *hostscope.Posture) {
 				if len(p.HostMounts) > 0 {
 					t.Errorf("host mounts %+v, want none (sysfs in the host's network namespace is the runtime's own)", p.HostMounts)
@@ -152,7 +175,12 @@ func postureCases(t *testing.T, rt *testctr.Runtime) []postureCase {
 				}
 			}},
 		{name: "seccomp unconfined", args: []string{"--security-opt", "seccomp=unconfined"},
-			want: []ruleOn{{string(hostscope.RuleSeccompDisabled), ""}}},
+			want: []ruleOn{{string(hostscope.RuleSeccompDisabled), ""}},
+			declared: func(t *testing.T, d *hostscope.Declared) {
+				if d.Seccomp != "disabled" || d.Privileged {
+					t.Errorf("declared %+v, want no seccomp filter", d)
+				}
+			}},
 		userns,
 	}
 }
@@ -273,6 +301,17 @@ func checkPostures(t *testing.T, rt *testctr.Runtime) {
 			if c.check != nil {
 				c.check(t, ctr.Posture)
 			}
+			// The runtime's state files, read natively as root, give the
+			// container's configuration; no case shows more than it.
+			d := ctr.Posture.Declared
+			if d == nil || d.Source == "" || d.PrivilegedSource == "" || ctr.DeclaredErr != nil {
+				t.Fatalf("declared %+v (error %v), want the runtime's spec and its privileged flag", d, ctr.DeclaredErr)
+			}
+			if c.declared != nil {
+				c.declared(t, d)
+			} else if d.Privileged || d.Seccomp != "filter" {
+				t.Errorf("declared %+v, want unprivileged with a seccomp filter", d)
+			}
 		})
 	}
 
@@ -287,7 +326,7 @@ func checkPostures(t *testing.T, rt *testctr.Runtime) {
 			if id == "" {
 				continue
 			}
-			want := psjson.FromPosture(native[id].Posture, native[id].PostureErr)
+			want := psjson.FromPosture(native[id])
 			if diff := cmp.Diff(want, inside[id]); diff != "" {
 				t.Errorf("%s: posture from inside a container (-native +inside):\n%s", c.name, diff)
 			}
@@ -298,6 +337,86 @@ func checkPostures(t *testing.T, rt *testctr.Runtime) {
 		}
 		t.Logf("%d postures computed inside a container match the native ones", checked)
 	})
+
+	t.Run("a host process moved into the default container", func(t *testing.T) {
+		ctr := native[ids["default"]]
+		if ctr == nil {
+			t.Fatal("no default container")
+		}
+		intruder := moveIntoContainer(t, root, ctr.InitPID)
+		inv, err := hostscope.TakeInventory(context.Background(), root, &hostscope.Options{Posture: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got *hostscope.Container
+		for _, c := range inv.Containers {
+			if c.ID == ctr.ID {
+				got = c
+			}
+		}
+		if got == nil || !slices.Contains(got.PIDs, intruder) {
+			t.Fatalf("the container does not hold PID %d after it was moved into its cgroups: %+v", intruder, got)
+		}
+		var beyond *hostscope.Finding
+		for _, f := range got.Posture.Findings() {
+			if f.Rule == hostscope.RuleBeyondDeclared {
+				beyond = &f
+			}
+		}
+		// The intruder is this test's child: root with its bounding set,
+		// no seccomp filter, the host's namespaces (the container's init
+		// still speaks for those).
+		if beyond == nil || !strings.Contains(beyond.Reason, "CAP_SYS_ADMIN") || !strings.Contains(beyond.Reason, "no seccomp filter") {
+			t.Errorf("findings %v, want beyond-declared naming CAP_SYS_ADMIN and the missing seccomp filter", got.Posture.Findings())
+		}
+	})
+}
+
+// moveIntoContainer starts a sleep on the host, as this test's child, and
+// writes its PID into every cgroup of the process init, as a process put
+// into a container from outside is; it returns the sleep's PID, killed
+// when the test ends.
+func moveIntoContainer(t *testing.T, root *hostroot.Root, init int) int {
+	t.Helper()
+	cmd := exec.Command("sleep", "600")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(init) + "/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := cgroup.ParseEntries(data, "/proc/"+strconv.Itoa(init)+"/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	layout, err := cgroup.DetectLayout(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := 0
+	for _, e := range entries {
+		for _, h := range layout.Hierarchies {
+			same := h.Version == 2 && e.HierarchyID == 0 ||
+				h.Version == 1 && len(e.Controllers) > 0 && slices.Equal(slices.Sorted(slices.Values(h.Controllers)), slices.Sorted(slices.Values(e.Controllers)))
+			if !same {
+				continue
+			}
+			dir, err := h.Dir(e.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(cmd.Process.Pid)), 0); err != nil {
+				t.Fatalf("moving PID %d into %s: %v", cmd.Process.Pid, dir, err)
+			}
+			moved++
+		}
+	}
+	if moved == 0 {
+		t.Fatalf("no hierarchy of the cgroups %+v", entries)
+	}
+	return cmd.Process.Pid
 }
 
 // psInContainer runs examples/ps --json, built statically, in a container
@@ -321,8 +440,18 @@ func psInContainer(t *testing.T, rt *testctr.Runtime, sfx string) map[string]*ps
 	}
 	image := "localhost/hostscope-posture-ps:" + sfx
 	rt.Image(t, testctr.BusyboxTar(t, map[string][]byte{"ps": psBin}), image)
-	out, err := rt.Run(t, "run", "--rm", "--cap-add", "SYS_PTRACE", "-v", "/proc:/host/proc:ro",
-		"-e", "HOST_PROC=/host/proc", image, "/ps", "--json", "--no-names")
+	// The runtimes' state directories, as the DaemonSet mounts them, for
+	// the names and the declared postures.
+	args := []string{"run", "--rm", "--cap-add", "SYS_PTRACE", "-v", "/proc:/host/proc:ro",
+		"-e", "HOST_PROC=/host/proc", "-e", "HOST_VAR=/host/var", "-e", "HOST_RUN=/host/run"}
+	for _, dir := range []string{"/var/lib/docker/containers", "/run/containerd/io.containerd.runtime.v2.task",
+		"/run/docker/containerd/daemon/io.containerd.runtime.v2.task",
+		"/var/lib/containers/storage/overlay-containers", "/run/containers/storage/overlay-containers"} {
+		if _, err := os.Stat(dir); err == nil {
+			args = append(args, "-v", dir+":/host"+dir+":ro")
+		}
+	}
+	out, err := rt.Run(t, append(args, image, "/ps", "--json")...)
 	if err != nil {
 		t.Fatal(err)
 	}

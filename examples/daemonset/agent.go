@@ -83,7 +83,7 @@ func (a *agent) scan(ctx context.Context) error {
 	for _, c := range inv.Containers {
 		// A container that stopped since its processes were read has no
 		// cgroup or process files left: that is churn, not a failure.
-		for _, err := range []error{c.ResourcesErr, c.PostureErr} {
+		for _, err := range []error{c.ResourcesErr, c.PostureErr, c.DeclaredErr} {
 			if err != nil && !errors.Is(err, fs.ErrNotExist) {
 				a.metrics.scanErrors.WithLabelValues(errorKind(err)).Inc()
 			}

@@ -61,7 +61,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), out io.Write
 	fs.DurationVar(&cfg.interval, "interval", 10*time.Second, "time between scans")
 	fs.StringVar(&cfg.listen, "listen", ":9100", "`address` the HTTP server listens on")
 	fs.BoolVar(&cfg.kernelThreads, "kernel-threads", false, "report kernel threads too (they come and go with the load)")
-	fs.BoolVar(&cfg.noNames, "no-names", false, "do not read the runtimes' state files: containers get no name, image or pod name")
+	fs.BoolVar(&cfg.noNames, "no-names", false, "do not read the runtimes' state files: containers get no name, image, pod name or declared posture")
 	fs.BoolVar(&cfg.noResources, "no-resources", false, "do not read the containers' memory, CPU and pids figures from the host's /sys/fs/cgroup")
 	fs.BoolVar(&cfg.noPosture, "no-posture", false, "do not compute the containers' security posture (capabilities, host namespaces and mounts, devices) and its findings")
 	fs.BoolVar(&cfg.sockets, "sockets", false, "list each container's listening sockets: reads a link per open descriptor of every process, which costs more than the rest of a scan")

@@ -63,7 +63,7 @@ func newState(inv *hostscope.Inventory, prev *state, kernelThreads bool, opts *h
 			initPID: c.InitPID,
 			res:     c.Resources,
 		}
-		e.c.Posture = psjson.FromPosture(c.Posture, c.PostureErr)
+		e.c.Posture = psjson.FromPosture(c)
 		key := containerKey(c.Runtime, c.ID)
 		switch {
 		case e.c.Posture != nil && e.c.Posture.Error == "":

@@ -90,7 +90,7 @@ func rulesWant(breaking map[string]int) string {
 	var b strings.Builder
 	b.WriteString("# HELP hostscope_containers_with_finding Running containers that break each posture rule, by each one's findings as of the last scan that read its posture whole; every rule has a series.\n" +
 		"# TYPE hostscope_containers_with_finding gauge\n")
-	for _, r := range []string{"added-capabilities", "devices", "host-namespace", "privileged", "seccomp-disabled", "sensitive-mount", "sensitive-mount-read-only"} {
+	for _, r := range []string{"added-capabilities", "beyond-declared", "devices", "host-namespace", "privileged", "seccomp-disabled", "sensitive-mount", "sensitive-mount-read-only"} {
 		fmt.Fprintf(&b, "hostscope_containers_with_finding{rule=%q} %d\n", r, breaking[r])
 	}
 	return b.String()

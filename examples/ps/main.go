@@ -21,8 +21,14 @@
 // posture (hostscope.Posture) is {privileged, capabilities (the bounding
 // set), added_capabilities, seccomp, no_new_privs, root, user_namespace,
 // host_namespaces, host_mounts: [{source, target, read_only, sensitive}],
-// devices, findings: [{rule, subject, reason}], error}; sensitive is the
-// name of the sensitive location a mount exposes, "" for none. --json
+// devices, findings: [{rule, subject, reason}], error, declared,
+// declared_error}; sensitive is the name of the sensitive location a mount
+// exposes, "" for none. declared (hostscope.Declared) is null, or what the
+// runtime's state files say the container was configured with: {source,
+// privileged, privileged_source, capabilities, seccomp, no_new_privs,
+// host_namespaces, user_namespace, joined_namespaces, rootless};
+// --no-names leaves it null.
+// --json
 // computes it for every container (a few files per container, next to
 // several per process); --no-posture leaves it out, and the process lines
 // then stream as they are read instead of after the whole scan.
@@ -30,9 +36,9 @@
 // --risky lists only the containers whose posture breaks a rule, one line
 // each: short ID, runtime, name, and the findings' reasons joined by "; ".
 // The most exposed come first: containers are compared by their findings in
-// the order hostscope.Rules gives them (privileged, writable sensitive
-// mounts, host namespaces, added capabilities, read-only sensitive mounts,
-// seccomp disabled, devices), the one whose first finding comes earlier in
+// the order hostscope.Rules gives them (privileged, beyond declared,
+// writable sensitive mounts, host namespaces, added capabilities, read-only
+// sensitive mounts, seccomp disabled, devices), the one whose first finding comes earlier in
 // that order first; on a tie the next findings decide, then more findings
 // before fewer, then runtime, name and ID. A container whose posture could
 // not be read whole is marked "(posture incomplete)". --risky prints this
@@ -67,7 +73,7 @@ func main() {
 	flag.StringVar(&cfg.root, "root", "", "directory holding the host's file system (default: the HOST_* environment, else /)")
 	flag.BoolVar(&cfg.json, "json", false, "print JSON Lines, one process per line")
 	flag.BoolVar(&cfg.tree, "tree", false, "draw the process tree")
-	flag.BoolVar(&cfg.noNames, "no-names", false, "do not read the runtimes' state files for container names and images")
+	flag.BoolVar(&cfg.noNames, "no-names", false, "do not read the runtimes' state files for container names, images and declared postures")
 	flag.BoolVar(&cfg.noPosture, "no-posture", false, "with --json, do not compute the containers' security posture")
 	flag.BoolVar(&cfg.risky, "risky", false, "list only the containers with posture findings, most exposed first, with the reasons")
 	flag.BoolVar(&cfg.sockets, "sockets", false, "list each process's sockets (a SOCKETS column; sockets in --json)")
@@ -334,7 +340,7 @@ func printTree(w io.Writer, t *proc.Tree, users map[uint32]string) error {
 func printJSON(w io.Writer, inv *hostscope.Inventory, sockets bool) error {
 	postures := map[string]*psjson.Posture{}
 	for _, c := range inv.Containers {
-		postures[c.Runtime+"/"+c.ID] = psjson.FromPosture(c.Posture, c.PostureErr)
+		postures[c.Runtime+"/"+c.ID] = psjson.FromPosture(c)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)

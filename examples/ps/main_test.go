@@ -52,6 +52,10 @@ func memHost() *hostroottest.Host {
 		File("/proc/50/cgroup", "0::/system.slice/docker-"+ctrID+".scope\n").
 		File("/var/lib/docker/containers/"+ctrID+"/config.v2.json",
 			`{"ID":"`+ctrID+`","Name":"/web","Config":{"Image":"nginx:1.25"}}`).
+		// What the runtime was asked for: posture.declared.
+		File("/var/lib/docker/containers/"+ctrID+"/hostconfig.json", `{"Privileged":false}`).
+		File("/run/containerd/io.containerd.runtime.v2.task/moby/"+ctrID+"/config.json",
+			`{"process":{"capabilities":{"bounding":["CAP_CHOWN"]}},"linux":{"namespaces":[{"type":"mount"},{"type":"network","path":"/run/netns/x"},{"type":"uts"},{"type":"pid"},{"type":"ipc"},{"type":"cgroup"}]}}`).
 		// What the posture reads: the host's capability limit, its
 		// namespaces and mount table, and the container's.
 		File("/proc/sys/kernel/cap_last_cap", "40\n").
@@ -121,7 +125,13 @@ func TestJSONContract(t *testing.T) {
 					"devices":         []any{},
 					"findings": []any{map[string]any{"rule": "seccomp-disabled", "subject": "",
 						"reason": "seccomp disabled: every system call is reachable"}},
-					"error": ""}}},
+					"error": "",
+					"declared": map[string]any{"source": "/run/containerd/io.containerd.runtime.v2.task/moby/" + ctrID + "/config.json",
+						"privileged": false, "privileged_source": "/var/lib/docker/containers/" + ctrID + "/hostconfig.json",
+						"capabilities": []any{"CAP_CHOWN"}, "seccomp": "disabled", "no_new_privs": false,
+						"host_namespaces": []any{"time", "user"}, "user_namespace": false, "joined_namespaces": []any{"net"},
+						"rootless": false},
+					"declared_error": ""}}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("ps --json (-want +got):\n%s", diff)

@@ -157,6 +157,26 @@ type Posture struct {
 	Findings []Finding `json:"findings"`
 	// Error says which parts could not be read; "" when none.
 	Error string `json:"error"`
+	// Declared is the container's configuration as its runtime's state
+	// files give it (hostscope.Declared); null when none was found.
+	Declared *Declared `json:"declared"`
+	// DeclaredError says why state files that were found could not be
+	// read; "" when none.
+	DeclaredError string `json:"declared_error"`
+}
+
+// Declared is a container's configuration from its runtime's state files.
+type Declared struct {
+	Source           string   `json:"source"`
+	Privileged       bool     `json:"privileged"`
+	PrivilegedSource string   `json:"privileged_source"`
+	Capabilities     []string `json:"capabilities"`
+	Seccomp          string   `json:"seccomp"`
+	NoNewPrivs       bool     `json:"no_new_privs"`
+	HostNamespaces   []string `json:"host_namespaces"`
+	UserNamespace    bool     `json:"user_namespace"`
+	JoinedNamespaces []string `json:"joined_namespaces"`
+	Rootless         bool     `json:"rootless"`
 }
 
 // HostMount is a host path mounted into the container. Sensitive names the
@@ -176,9 +196,11 @@ type Finding struct {
 	Reason  string `json:"reason"`
 }
 
-// FromPosture converts p and the reason parts of it are missing; nil p
-// gives nil. Lists are empty rather than null.
-func FromPosture(p *hostscope.Posture, err error) *Posture {
+// FromPosture converts c's Posture, with the reasons parts of it are
+// missing (PostureErr, DeclaredErr); a nil Posture gives nil. Lists are
+// empty rather than null.
+func FromPosture(c *hostscope.Container) *Posture {
+	p, err := c.Posture, c.PostureErr
 	if p == nil {
 		return nil
 	}
@@ -196,6 +218,15 @@ func FromPosture(p *hostscope.Posture, err error) *Posture {
 	}
 	if err != nil {
 		j.Error = err.Error()
+	}
+	if d := p.Declared; d != nil {
+		j.Declared = &Declared{Source: d.Source, Privileged: d.Privileged, PrivilegedSource: d.PrivilegedSource,
+			Capabilities: orEmpty(d.Capabilities), Seccomp: d.Seccomp, NoNewPrivs: d.NoNewPrivs,
+			HostNamespaces: orEmpty(d.HostNamespaces), UserNamespace: d.UserNamespace,
+			JoinedNamespaces: orEmpty(d.JoinedNamespaces), Rootless: d.Rootless}
+	}
+	if c.DeclaredErr != nil {
+		j.DeclaredError = c.DeclaredErr.Error()
 	}
 	return j
 }

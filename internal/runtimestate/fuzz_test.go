@@ -2,6 +2,7 @@ package runtimestate
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -87,6 +88,67 @@ func FuzzParseContainersJSON(f *testing.F) {
 			if !validID(info.ID) || info.Runtime != "podman" && info.Runtime != "cri-o" {
 				t.Fatalf("parseContainersJSON() entry %+v", info)
 			}
+		}
+	})
+}
+
+func FuzzParseOCISecurity(f *testing.F) {
+	f.Add(string(capture(f, capMobyDir+capDockerRunning+"/config.json")))
+	f.Add(string(capture(f, capStorageDir+capPodmanPlain+"/userdata/config.json")))
+	f.Add(`{"annotations":{"io.podman.annotations.privileged":"TRUE"},"linux":{"namespaces":[{"type":"pid","path":"/p"},{"type":"user"}],"uidMappings":[{}]}}`)
+	f.Add(`{"process":{"capabilities":{"bounding":["CAP_B","CAP_A","CAP_A"]}},"linux":{"seccomp":null}}`)
+	f.Fuzz(func(t *testing.T, data string) {
+		const name = "/run/x/config.json"
+		var spec Spec
+		err := parseOCISecurity(name, []byte(data), &spec)
+		if err != nil {
+			if !errors.Is(err, hostroot.ErrMalformed) || !strings.Contains(err.Error(), name) {
+				t.Fatalf("parseOCISecurity() error %v", err)
+			}
+			return
+		}
+		if spec.Source != name || (spec.Seccomp != "filter" && spec.Seccomp != "disabled") {
+			t.Fatalf("parseOCISecurity() = %+v", spec)
+		}
+		if !slices.IsSorted(spec.Bounding) || len(slices.Compact(slices.Clone(spec.Bounding))) != len(spec.Bounding) {
+			t.Fatalf("bounding set %q not sorted and unique", spec.Bounding)
+		}
+		for _, c := range spec.Bounding {
+			if !capName(c) {
+				t.Fatalf("capability %q", c)
+			}
+		}
+		// Each namespace type is either kept from the host, joined, or
+		// created: never two of them.
+		seen := map[string]bool{}
+		for _, n := range append(slices.Clone(spec.HostNamespaces), spec.JoinedNamespaces...) {
+			if seen[n] || !slices.Contains([]string{"cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"}, n) {
+				t.Fatalf("namespaces host %q joined %q", spec.HostNamespaces, spec.JoinedNamespaces)
+			}
+			seen[n] = true
+		}
+		if spec.Privileged && spec.PrivilegedSource != name {
+			t.Fatalf("privileged without its source: %+v", spec)
+		}
+	})
+}
+
+func FuzzParseDockerHostConfig(f *testing.F) {
+	f.Add(`{"Binds":null,"Privileged":false}`)
+	f.Add(`{"Privileged":true}`)
+	f.Add(`{"Privileged":null}`)
+	f.Fuzz(func(t *testing.T, data string) {
+		const name = "/var/lib/docker/containers/x/hostconfig.json"
+		var spec Spec
+		err := parseDockerHostConfig(name, []byte(data), &spec)
+		if err != nil {
+			if !errors.Is(err, hostroot.ErrMalformed) || !strings.Contains(err.Error(), name) {
+				t.Fatalf("parseDockerHostConfig() error %v", err)
+			}
+			return
+		}
+		if spec.PrivilegedSource != name {
+			t.Fatalf("parseDockerHostConfig() = %+v", spec)
 		}
 	})
 }

@@ -30,6 +30,12 @@ var stateParsers = map[string]func([]byte) error{
 		_, err := parseContainersJSON("/var/lib/containers/storage/overlay-containers/containers.json", b)
 		return err
 	},
+	"OCI config.json, security": func(b []byte) error {
+		return parseOCISecurity("/run/x/config.json", b, &Spec{})
+	},
+	"docker hostconfig.json": func(b []byte) error {
+		return parseDockerHostConfig("/var/lib/docker/containers/x/hostconfig.json", b, &Spec{})
+	},
 }
 
 // FuzzParseStateBounded holds the docker, OCI and containers/storage
@@ -71,14 +77,16 @@ func TestParseStateLargeInputs(t *testing.T) {
 		return b.Bytes()
 	}
 	inputs := map[string][]byte{
-		"nesting":          bytes.Repeat([]byte("["), size),
-		"object nesting":   bytes.Repeat([]byte(`{"a":`), size/5),
-		"many annotations": many(`{"annotations":{`, `"kN":"v"`, ",", "}}"),
-		"many labels":      many(`{"Config":{"Labels":{`, `"kN":"v"`, ",", "}}}"),
-		"many containers":  many("[", `{"id":"N","names":["n"],"metadata":"{}"}`, ",", "]"),
-		"long string":      append(append([]byte(`{"Name":"`), bytes.Repeat([]byte("\\u0041"), size/6)...), []byte(`"}`)...),
-		"whitespace":       bytes.Repeat([]byte(" "), size),
-		"many nulls":       many("[", "null", ",", "]"),
+		"nesting":           bytes.Repeat([]byte("["), size),
+		"object nesting":    bytes.Repeat([]byte(`{"a":`), size/5),
+		"many annotations":  many(`{"annotations":{`, `"kN":"v"`, ",", "}}"),
+		"many labels":       many(`{"Config":{"Labels":{`, `"kN":"v"`, ",", "}}}"),
+		"many containers":   many("[", `{"id":"N","names":["n"],"metadata":"{}"}`, ",", "]"),
+		"long string":       append(append([]byte(`{"Name":"`), bytes.Repeat([]byte("\\u0041"), size/6)...), []byte(`"}`)...),
+		"whitespace":        bytes.Repeat([]byte(" "), size),
+		"many nulls":        many("[", "null", ",", "]"),
+		"many capabilities": many(`{"linux":{},"process":{"capabilities":{"bounding":[`, `"CAP_KILL"`, ",", "]}}}"), // no N: one valid name, repeated
+		"many namespaces":   many(`{"linux":{"namespaces":[`, `{"type":"pid","path":"/N"}`, ",", "]}}"),
 	}
 	for label, data := range inputs {
 		for parser, parse := range stateParsers {
