@@ -9,6 +9,9 @@
 //	go run ./examples/ps --risky               # containers with posture findings, most exposed first
 //	go run ./examples/ps --sockets             # and each process's sockets
 //
+// On a terminal, the table's and the tree's lines are cut to its width, as
+// ps does; --wide keeps them whole (output to a pipe or file is never cut).
+//
 // The JSON output is a stable contract: one object per process with pid,
 // ppid, comm, state, cmdline (list), exe, uid (real), start_time (RFC 3339),
 // nspid (list) and container (null, or id, runtime, pod_uid, qos, name,
@@ -47,6 +50,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -61,11 +65,13 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/hostscope/hostscope"
 	"github.com/hostscope/hostscope/hostroot"
 	"github.com/hostscope/hostscope/internal/psjson"
 	"github.com/hostscope/hostscope/proc"
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -77,10 +83,14 @@ func main() {
 	flag.BoolVar(&cfg.noPosture, "no-posture", false, "with --json, do not compute the containers' security posture")
 	flag.BoolVar(&cfg.risky, "risky", false, "list only the containers with posture findings, most exposed first, with the reasons")
 	flag.BoolVar(&cfg.sockets, "sockets", false, "list each process's sockets (a SOCKETS column; sockets in --json)")
+	wide := flag.Bool("wide", false, "on a terminal, do not cut the table's and the tree's lines to its width")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "ps: unexpected argument %q\n", flag.Arg(0))
 		os.Exit(2)
+	}
+	if ws, err := unix.IoctlGetWinsize(int(os.Stdout.Fd()), unix.TIOCGWINSZ); err == nil && !*wide {
+		cfg.width = int(ws.Col)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -102,7 +112,10 @@ type config struct {
 	noPosture  bool
 	risky      bool
 	sockets    bool
-	openRoot   func() (*hostroot.Root, error) // tests replace it
+	// width, when not 0, is the terminal's width: the table's and the
+	// tree's lines are cut to it, as ps does.
+	width    int
+	openRoot func() (*hostroot.Root, error) // tests replace it
 }
 
 func (c config) open() (*hostroot.Root, error) {
@@ -148,10 +161,43 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		return printJSON(w, inv, cfg.sockets)
 	}
 	users := readUsers(root)
+	var buf bytes.Buffer
 	if cfg.tree {
-		return printTree(w, proc.NewTree(inv.Processes), users)
+		err = printTree(&buf, proc.NewTree(inv.Processes), users)
+	} else {
+		err = printTable(&buf, inv.Processes, users, cfg.sockets)
 	}
-	return printTable(w, inv.Processes, users, cfg.sockets)
+	if err != nil {
+		return err
+	}
+	if cfg.width > 0 {
+		cutLines(&buf, cfg.width)
+	}
+	_, err = buf.WriteTo(w)
+	return err
+}
+
+// cutLines cuts every line of buf to width characters (runes), ending a
+// cut line with "…" in its last column.
+func cutLines(buf *bytes.Buffer, width int) {
+	var out bytes.Buffer
+	for line := range bytes.Lines(buf.Bytes()) {
+		text := bytes.TrimSuffix(line, []byte("\n"))
+		if utf8.RuneCount(text) <= width {
+			out.Write(line)
+			continue
+		}
+		n := 0
+		for i := range string(text) {
+			if n == width-1 {
+				out.Write(text[:i])
+				break
+			}
+			n++
+		}
+		out.WriteString("…\n")
+	}
+	*buf = out
 }
 
 // readUsers maps UIDs to names from the host's /etc/passwd; a host without

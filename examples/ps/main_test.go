@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hostscope/hostscope/hostroot"
@@ -366,5 +367,40 @@ func TestTableSockets(t *testing.T) {
 `
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("table (-want +got):\n%s", diff)
+	}
+}
+
+// On a terminal the table and the tree are cut to its width; a line that
+// fits is left alone, and a cut one ends with "…" in its last column.
+func TestTerminalWidth(t *testing.T) {
+	for _, tree := range []bool{false, true} {
+		whole := runPS(t, config{tree: tree}, memRoot(t, memHost()))
+		cut := runPS(t, config{tree: tree, width: 24}, memRoot(t, memHost()))
+		wholeLines := strings.Split(strings.TrimSuffix(whole, "\n"), "\n")
+		cutLines := strings.Split(strings.TrimSuffix(cut, "\n"), "\n")
+		if len(cutLines) != len(wholeLines) {
+			t.Fatalf("tree %v: %d lines cut, %d whole", tree, len(cutLines), len(wholeLines))
+		}
+		shortened := 0
+		for i, line := range cutLines {
+			w := wholeLines[i]
+			switch {
+			case utf8.RuneCountInString(w) <= 24:
+				if line != w {
+					t.Errorf("tree %v: line %q that fits became %q", tree, w, line)
+				}
+			case utf8.RuneCountInString(line) != 24 || !strings.HasSuffix(line, "…") || !strings.HasPrefix(w, strings.TrimSuffix(line, "…")):
+				t.Errorf("tree %v: line %q cut to %q, want its first 23 characters and …", tree, w, line)
+			default:
+				shortened++
+			}
+		}
+		if shortened == 0 {
+			t.Errorf("tree %v: no line was longer than 24 characters: the test proves nothing\n%s", tree, whole)
+		}
+	}
+	// JSON is never cut.
+	if a, b := runPS(t, config{json: true}, memRoot(t, memHost())), runPS(t, config{json: true, width: 24}, memRoot(t, memHost())); a != b {
+		t.Error("--json output depends on the terminal's width")
 	}
 }
