@@ -82,7 +82,17 @@ func hasSocket(l psLine, protocol, addr string, port int, state string) bool {
 // would, gives the live posture whole, devices included.
 func TestPSRoundTripContainer(t *testing.T) {
 	testctr.RequireRoot(t)
-	rt := testctr.Docker(t)
+	checkRoundTripContainer(t, testctr.Docker(t))
+}
+
+// The same with podman, whose state (containers/storage) and container
+// layout (conmon beside the container, the spec's annotations) differ.
+func TestPSRoundTripContainerPodman(t *testing.T) {
+	testctr.RequireRoot(t)
+	checkRoundTripContainer(t, testctr.Podman(t))
+}
+
+func checkRoundTripContainer(t *testing.T, rt *testctr.Runtime) {
 	ps := buildPS(t)
 	sfx := testctr.Suffix(t)
 	image := "localhost/hostscope-snapshot:" + sfx
@@ -90,7 +100,11 @@ func TestPSRoundTripContainer(t *testing.T) {
 	id := rt.MustRun(t, "run", "-d", "--name", "hostscope-snapshot-"+sfx,
 		"--device", "/dev/null:/dev/extra-null", "-v", "/etc:/host-etc:ro",
 		image, "httpd", "-f", "-p", "8080", "-h", "/")
-	rt.Cleanup(t, "rm", "-f", id)
+	if rt.Name == "podman" {
+		rt.Cleanup(t, "rm", "-f", "-t", "0", id)
+	} else {
+		rt.Cleanup(t, "rm", "-f", id)
+	}
 	root := nativeRoot(t)
 	ctx := context.Background()
 	opts := &hostscope.Options{Posture: true, Sockets: true}
@@ -156,6 +170,14 @@ func TestPSRoundTripContainer(t *testing.T) {
 	}
 	if sc.Posture == nil || !slices.Contains(sc.Posture.Devices, "/dev/extra-null") {
 		t.Errorf("the snapshot's posture lacks /dev/extra-null: %+v", sc.Posture)
+	}
+	// The runtime's state files came along: the container's name and
+	// image, and its declared configuration.
+	if sc.Name != lc.Name || sc.Image != lc.Image || sc.Name == "" {
+		t.Errorf("snapshot names the container %q (image %q), live %q (%q)", sc.Name, sc.Image, lc.Name, lc.Image)
+	}
+	if sc.Posture == nil || sc.Posture.Declared == nil || sc.Posture.Declared.Source == "" {
+		t.Errorf("the snapshot's posture has no declared configuration: %+v", sc.Posture)
 	}
 }
 
