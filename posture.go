@@ -140,7 +140,9 @@ type Declared struct {
 	// does not say; HostNamespaces (Posture's) does.
 	JoinedNamespaces []string
 	// Rootless is true when the spec was read from a user's rootless
-	// podman storage: that user wrote the file.
+	// podman storage: that user wrote the file, so it is the user's claim.
+	// Such a file is read only for a podman container (or one whose
+	// runtime its cgroup does not tell) that no rootful spec describes.
 	Rootless bool
 }
 

@@ -191,9 +191,10 @@ func parseDockerHostConfig(name string, data []byte, spec *Spec) error {
 // as for Lookup: it orders the locations tried. A docker container's spec
 // joins its hostconfig.json (Privileged) with the OCI spec of its bundle in
 // containerd's moby namespace; a podman or CRI-O container's is its
-// userdata/config.json under containers/storage (rootful roots first); a
-// containerd container's its task bundle's. It returns ErrNotFound when no
-// location has either file, and otherwise errors as Lookup does.
+// userdata/config.json under containers/storage (rootful roots first, and
+// rootless users' only for podman or an unknown runtime, with Rootless
+// set); a containerd container's its task bundle's. It returns ErrNotFound
+// when no location has either file, and otherwise errors as Lookup does.
 func (rd *Reader) Spec(runtime, id string) (*Spec, error) {
 	return rd.s.spec(runtime, id)
 }
@@ -246,6 +247,12 @@ func (s *scanner) spec(runtime, id string) (*Spec, error) {
 				continue
 			}
 			for _, root := range s.storageRoots() {
+				if root.rootless && runtime != "podman" && runtime != "" {
+					// Only rootless podman writes a user's storage; a
+					// user's file naming another runtime's container is
+					// a claim against it.
+					continue
+				}
 				dirs, err := s.containerDirs(root)
 				if err != nil {
 					keep(err)

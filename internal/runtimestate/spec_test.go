@@ -202,6 +202,25 @@ func TestReaderSpec(t *testing.T) {
 	if err != nil || got.Source != rootless || !got.Rootless {
 		t.Errorf("Spec(rootless) = %+v, %v; want Rootless from %s", got, err, rootless)
 	}
+	// ... and is never taken for another runtime's container: mallory's
+	// storage claims a docker container that has only its hostconfig.json
+	// (its bundle is elsewhere) and a containerd one.
+	mallory := "/home/mallory/.local/share/containers/storage/overlay-containers/"
+	h.File(mallory+idSpecNoBundle+"/userdata/config.json", `{"process":{"capabilities":{"bounding":["CAP_SYS_ADMIN"]}},"linux":{}}`)
+	h.File(mallory+idAbsent+"/userdata/config.json", `{"linux":{}}`)
+	rd = NewReader(hostroottest.MustRoot(t, h), nil)
+	got, err = rd.Spec("docker", idSpecNoBundle)
+	if err != nil || got.Source != "" || got.Rootless || !got.Privileged {
+		t.Errorf("Spec(docker, claimed by a rootless user) = %+v, %v; want hostconfig.json's alone", got, err)
+	}
+	for _, runtime := range []string{"containerd", "cri-o"} {
+		if got, err := rd.Spec(runtime, idAbsent); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Spec(%s, claimed by a rootless user) = %+v, %v; want ErrNotFound", runtime, got, err)
+		}
+	}
+	if got, err := rd.Spec("", idAbsent); err != nil || !got.Rootless {
+		t.Errorf("Spec(unknown runtime, a rootless user's) = %+v, %v; want it, marked Rootless", got, err)
+	}
 
 	// Only a broken file: its error, naming it.
 	h2 := hostroottest.New().File(capDockerDir+idSpecBadHost+"/hostconfig.json", `{"Privileged":`)
