@@ -28,9 +28,11 @@
 //     shares, the host paths mounted into it and its device nodes, with
 //     Findings saying which rules it breaks and why. Posture reads, per
 //     container, its init process's /proc/PID/status, ns/*, uid_map and
-//     mountinfo and its /dev through Root.ProcRoot; once per inventory the
-//     host's init namespaces, /proc/sys/kernel/cap_last_cap and the host
-//     mount table.
+//     mountinfo and its /dev through Root.ProcRoot, and (unless
+//     Options.NoNames) the runtime's record of its configuration: the OCI
+//     spec of its bundle or storage directory and docker's hostconfig.json
+//     (Posture.Declared); once per inventory the host's init namespaces,
+//     /proc/sys/kernel/cap_last_cap and the host mount table.
 //
 // The examples directory holds real programs: ps, lsblk, a snapshot tool
 // that turns a machine into a test fixture, and a deployable DaemonSet agent.
