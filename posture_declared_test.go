@@ -30,7 +30,7 @@ type ociNS struct {
 
 // fixtureSpec is an OCI spec with the given bounding set, seccomp profile
 // (or none), namespaces and noNewPrivileges.
-func fixtureSpec(t *testing.T, caps []string, seccomp bool, ns []ociNS, nnp bool) string {
+func fixtureSpec(t testing.TB, caps []string, seccomp bool, ns []ociNS, nnp bool) string {
 	t.Helper()
 	linux := map[string]any{"namespaces": ns}
 	if seccomp {

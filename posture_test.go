@@ -603,14 +603,25 @@ func contains(s []string, v string) bool {
 }
 
 // BenchmarkTakeInventoryPosture measures what Options.Posture adds to an
-// inventory of an in-memory host with one container of two processes.
+// inventory of an in-memory host with one container of two processes, and
+// what reading its declared configuration (docker's hostconfig.json and
+// the bundle's OCI spec, with the names from config.v2.json) adds to that.
 func BenchmarkTakeInventoryPosture(b *testing.B) {
 	x := defaultMember()
 	x.pid, x.nspid = 101, "101\t7"
-	for _, posture := range []bool{false, true} {
-		b.Run(fmt.Sprintf("posture=%v", posture), func(b *testing.B) {
-			root := hostroottest.MustRoot(b, postureHost(allCaps, defaultMember(), x))
-			opts := &hostscope.Options{Posture: posture, NoNames: true}
+	for _, tc := range []struct {
+		name              string
+		posture, declared bool
+	}{{"posture=false", false, false}, {"posture=true", true, false}, {"posture=true/declared", true, true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			h := postureHost(allCaps, defaultMember(), x)
+			if tc.declared {
+				h.File(fixtureHostConfig, `{"Privileged":false}`)
+				h.File(fixtureBundleSpec, fixtureSpec(b, dockerCapNames, true, dockerNS, false))
+				h.File("/var/lib/docker/containers/"+dockerID+"/config.v2.json", `{"ID":"`+dockerID+`","Name":"/web","Config":{"Image":"nginx:1.25"}}`)
+			}
+			root := hostroottest.MustRoot(b, h)
+			opts := &hostscope.Options{Posture: tc.posture, NoNames: !tc.declared}
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := hostscope.TakeInventory(context.Background(), root, opts); err != nil {
