@@ -71,8 +71,12 @@ type nameResult struct {
 	err  error              // why the state could not be read; nil when simply absent
 }
 
+// newAttributor returns an attributor for one scan. With Options.Posture
+// its Reader keeps the security part of every spec it reads for names,
+// for readPostures to use without reading them again.
 func newAttributor(r *hostroot.Root, opts *Options) *attributor {
-	return &attributor{root: r, opts: opts, state: runtimestate.NewReader(r, nil), names: map[string]nameResult{}}
+	state := runtimestate.NewReader(r, &runtimestate.Options{Specs: opts != nil && opts.Posture})
+	return &attributor{root: r, opts: opts, state: state, names: map[string]nameResult{}}
 }
 
 // hostNS reads, once, the cgroup namespace of the host's first processes.
@@ -180,7 +184,10 @@ func (a *attributor) name(c *cgroup.Container) error {
 // the host's files: cgroup paths, the mount table of a process behind a
 // private cgroup namespace, and the runtimes' state files for names.
 func Scan(ctx context.Context, r *hostroot.Root, opts *Options, fn func(*proc.Process) error) error {
-	a := newAttributor(r, opts)
+	return scan(ctx, r, opts, newAttributor(r, opts), fn)
+}
+
+func scan(ctx context.Context, r *hostroot.Root, opts *Options, a *attributor, fn func(*proc.Process) error) error {
 	return proc.Scan(ctx, r, &proc.ScanOptions{Fields: opts.fields()}, func(p *proc.Process) error {
 		a.attribute(p)
 		return fn(p)
@@ -265,7 +272,8 @@ func (inv *Inventory) Host() []*proc.Process {
 // inventory; what cannot be read is in each Container's PostureErr.
 func TakeInventory(ctx context.Context, r *hostroot.Root, opts *Options) (*Inventory, error) {
 	inv := &Inventory{}
-	if err := Scan(ctx, r, opts, func(p *proc.Process) error {
+	a := newAttributor(r, opts)
+	if err := scan(ctx, r, opts, a, func(p *proc.Process) error {
 		inv.Processes = append(inv.Processes, p)
 		return nil
 	}); err != nil {
@@ -276,7 +284,11 @@ func TakeInventory(ctx context.Context, r *hostroot.Root, opts *Options) (*Inven
 		readResources(ctx, r, inv)
 	}
 	if opts != nil && opts.Posture {
-		if err := readPostures(ctx, r, inv, !opts.NoNames); err != nil {
+		var state *runtimestate.Reader
+		if !opts.NoNames {
+			state = a.state
+		}
+		if err := readPostures(ctx, r, inv, state); err != nil {
 			return nil, err
 		}
 	}
@@ -355,17 +367,13 @@ func readResources(ctx context.Context, r *hostroot.Root, inv *Inventory) {
 	}
 }
 
-// readPostures fills every container's Posture, with Declared when
-// declared is set.
-func readPostures(ctx context.Context, r *hostroot.Root, inv *Inventory, declared bool) error {
+// readPostures fills every container's Posture, with Declared from state
+// unless it is nil.
+func readPostures(ctx context.Context, r *hostroot.Root, inv *Inventory, state *runtimestate.Reader) error {
 	if len(inv.Containers) == 0 {
 		return nil
 	}
 	host := readPostureHost(ctx, r, inv.Processes)
-	var state *runtimestate.Reader
-	if declared {
-		state = runtimestate.NewReader(r, nil)
-	}
 	byPID := make(map[int]*proc.Process, len(inv.Processes))
 	for _, p := range inv.Processes {
 		byPID[p.PID] = p

@@ -9,15 +9,28 @@ import (
 )
 
 // ociSpec is the part of an OCI runtime spec (config.json, see the
-// opencontainers runtime-spec's config.md) that names a container: its
-// annotations, where containerd's CRI plugin, CRI-O and podman record what
-// the spec itself has no field for, the hostname, and the cgroups path, which
-// holds podman's pod ID.
+// opencontainers runtime-spec's config.md) that hostscope reads: what names
+// a container (its annotations, where containerd's CRI plugin, CRI-O and
+// podman record what the spec itself has no field for, the hostname, and
+// the cgroups path, which holds podman's pod ID) and, for Spec, its
+// security settings. One decoding serves both.
 type ociSpec struct {
 	Hostname    string            `json:"hostname"`
 	Annotations map[string]string `json:"annotations"`
-	Linux       struct {
+	Process     *struct {
+		NoNewPrivileges bool `json:"noNewPrivileges"`
+		Capabilities    *struct {
+			Bounding []string `json:"bounding"`
+		} `json:"capabilities"`
+	} `json:"process"`
+	Linux *struct {
 		CgroupsPath string `json:"cgroupsPath"`
+		Namespaces  []struct {
+			Type string `json:"type"`
+			Path string `json:"path"`
+		} `json:"namespaces"`
+		UIDMappings []struct{} `json:"uidMappings"`
+		Seccomp     *skipValue `json:"seccomp"`
 	} `json:"linux"`
 }
 
@@ -54,6 +67,11 @@ func parseOCIConfig(name string, data []byte, id, runtime string) (*Info, error)
 	if err := decodeObject(name, data, &spec); err != nil {
 		return nil, err
 	}
+	return ociInfo(name, &spec, id, runtime)
+}
+
+// ociInfo is parseOCIConfig's work on the decoded spec.
+func ociInfo(name string, spec *ociSpec, id, runtime string) (*Info, error) {
 	a := spec.Annotations
 	switch a[containerManager] {
 	case "libpod":
@@ -81,7 +99,9 @@ func parseOCIConfig(name string, data []byte, id, runtime string) (*Info, error)
 		}
 	case "podman":
 		info.SandboxID = a[crioSandboxID]
-		info.PodID = podmanPodID(spec.Linux.CgroupsPath)
+		if spec.Linux != nil {
+			info.PodID = podmanPodID(spec.Linux.CgroupsPath)
+		}
 	default:
 		info.Name = a[criContainerName]
 		info.PodName = a[criSandboxName]

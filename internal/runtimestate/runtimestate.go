@@ -106,6 +106,10 @@ type Options struct {
 	// NoRootless skips rootless podman's per-user storage under /home/*
 	// and /run/user/*.
 	NoRootless bool
+	// Specs makes a Reader keep the security part of every OCI spec its
+	// lookups read, so that Reader.Spec for the same container reads and
+	// decodes nothing again: for a scan that wants names and postures.
+	Specs bool
 }
 
 // DefaultMaxFileSize bounds each per-container state file read. Real files
@@ -298,8 +302,14 @@ type scanner struct {
 // memo holds per-Reader results of the listings and files every storage
 // lookup repeats.
 type memo struct {
-	dirs map[string]dirsResult // by storage root
-	json map[string]jsonResult // containers.json, by directory
+	dirs  map[string]dirsResult // by storage root
+	json  map[string]jsonResult // containers.json, by directory
+	specs map[string]specResult // OCI specs' security part, by file (Options.Specs)
+}
+
+type specResult struct {
+	spec Spec
+	err  error
 }
 
 type dirsResult struct {
@@ -323,7 +333,7 @@ type Reader struct {
 // NewReader returns a Reader over r; opts as for Lookup.
 func NewReader(r *hostroot.Root, opts *Options) *Reader {
 	s := newScanner(r, opts)
-	s.memo = &memo{dirs: map[string]dirsResult{}, json: map[string]jsonResult{}}
+	s.memo = &memo{dirs: map[string]dirsResult{}, json: map[string]jsonResult{}, specs: map[string]specResult{}}
 	return &Reader{s: s}
 }
 

@@ -59,25 +59,6 @@ type Spec struct {
 	Rootless bool
 }
 
-// ociSecurity is the part of an OCI runtime spec Spec reads.
-type ociSecurity struct {
-	Process *struct {
-		NoNewPrivileges bool `json:"noNewPrivileges"`
-		Capabilities    *struct {
-			Bounding []string `json:"bounding"`
-		} `json:"capabilities"`
-	} `json:"process"`
-	Annotations map[string]string `json:"annotations"`
-	Linux       *struct {
-		Namespaces []struct {
-			Type string `json:"type"`
-			Path string `json:"path"`
-		} `json:"namespaces"`
-		UIDMappings []struct{} `json:"uidMappings"`
-		Seccomp     *skipValue `json:"seccomp"`
-	} `json:"linux"`
-}
-
 // podmanPrivileged is the annotation podman sets on every container's spec,
 // "TRUE" or "FALSE".
 const podmanPrivileged = "io.podman.annotations.privileged"
@@ -90,12 +71,17 @@ var nsNames = map[string]string{
 }
 
 // parseOCISecurity parses the OCI runtime spec read from name into spec.
-// A spec without a linux object is not a Linux container's: malformed.
 func parseOCISecurity(name string, data []byte, spec *Spec) error {
-	var o ociSecurity
+	var o ociSpec
 	if err := decodeObject(name, data, &o); err != nil {
 		return err
 	}
+	return ociSecurity(name, &o, spec)
+}
+
+// ociSecurity fills spec from the decoded OCI spec read from name. A spec
+// without a linux object is not a Linux container's: malformed.
+func ociSecurity(name string, o *ociSpec, spec *Spec) error {
 	if o.Linux == nil {
 		return fmt.Errorf("%w: %s: no linux object", hostroot.ErrMalformed, name)
 	}
@@ -283,18 +269,53 @@ func (s *scanner) spec(runtime, id string) (*Spec, error) {
 	return spec, nil
 }
 
-// readSpecFile parses the OCI spec name into spec, keeping what hostconfig
-// said, and reports whether it did.
-func (s *scanner) readSpecFile(name string, spec *Spec, keep func(error)) bool {
-	data, err := s.read(name, s.opts.MaxFileSize)
-	if err != nil {
-		keep(err)
-		return false
+// parseSpecFile parses an OCI spec read from name for its names and, when
+// the Reader keeps specs (Options.Specs), for its security part too, which
+// it remembers by file name for Spec: one read and one decoding for both.
+func (s *scanner) parseSpecFile(name string, data []byte, id, runtime string) (*Info, error) {
+	keeps := s.memo != nil && s.opts.Specs
+	var o ociSpec
+	if err := decodeObject(name, data, &o); err != nil {
+		if keeps {
+			s.memo.specs[name] = specResult{err: err}
+		}
+		return nil, err
 	}
+	if keeps {
+		var r specResult
+		r.err = ociSecurity(name, &o, &r.spec)
+		s.memo.specs[name] = r
+	}
+	return ociInfo(name, &o, id, runtime)
+}
+
+// readSpecFile parses the OCI spec name into spec, keeping what hostconfig
+// said, and reports whether it did. A spec a lookup of this Reader has
+// parsed is not read again.
+func (s *scanner) readSpecFile(name string, spec *Spec, keep func(error)) bool {
 	parsed := Spec{}
-	if err := parseOCISecurity(name, data, &parsed); err != nil {
-		keep(err)
-		return false
+	var kept *specResult
+	if s.memo != nil {
+		if r, ok := s.memo.specs[name]; ok {
+			kept = &r
+		}
+	}
+	if r := kept; r != nil {
+		if r.err != nil {
+			keep(r.err)
+			return false
+		}
+		parsed = r.spec
+	} else {
+		data, err := s.read(name, s.opts.MaxFileSize)
+		if err != nil {
+			keep(err)
+			return false
+		}
+		if err := parseOCISecurity(name, data, &parsed); err != nil {
+			keep(err)
+			return false
+		}
 	}
 	if spec.PrivilegedSource != "" {
 		// docker's flag; the spec of a docker container carries none.

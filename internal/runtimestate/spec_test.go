@@ -2,7 +2,9 @@ package runtimestate
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
+	"maps"
 	"strings"
 	"testing"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/hostscope/hostscope/hostroot"
 	"github.com/hostscope/hostscope/hostroot/hostroottest"
+	"github.com/spf13/afero"
 )
 
 // mobyDefaultBounding is the bounding set of docker's and podman's default
@@ -227,5 +230,57 @@ func TestReaderSpec(t *testing.T) {
 	_, err = NewReader(hostroottest.MustRoot(t, h2), nil).Spec("docker", idSpecBadHost)
 	if err == nil || !errors.Is(err, hostroot.ErrMalformed) || !strings.Contains(err.Error(), "hostconfig.json") {
 		t.Errorf("Spec(broken hostconfig only) error %v, want ErrMalformed naming hostconfig.json", err)
+	}
+}
+
+// specCountingFS counts the opens of OCI spec files, by name.
+type specCountingFS struct {
+	*hostroottest.Host
+	opens map[string]int
+}
+
+func (c *specCountingFS) Open(name string) (afero.File, error) {
+	if strings.HasSuffix(name, "/config.json") {
+		c.opens[name]++
+	}
+	return c.Host.Open(name)
+}
+
+// A Reader with Options.Specs reads each container's spec once for both its
+// names (Lookup) and its security part (Spec), and Spec answers as a Reader
+// without it does, errors included.
+func TestReaderSpecsReadOnce(t *testing.T) {
+	h := fixtureFS(t)
+	h.File(capStorageDir+idSpecBadHost+"/userdata/config.json", `{"annotations":{"io.container.manager":"libpod"},"linux":{"namespaces":[{"type":"nope"}]}}`)
+	fsys := &specCountingFS{Host: h, opens: map[string]int{}}
+	r := hostroot.FromAfero(fsys)
+	cases := []struct{ runtime, id string }{
+		{"podman", capPodmanPlain}, {"podman", capPodmanInPod}, {"containerd", criCtrID}, {"cri-o", crioCtrID}, {"podman", idSpecBadHost},
+	}
+	kept := NewReader(r, &Options{Specs: true})
+	fresh := NewReader(r, nil)
+	for _, c := range cases {
+		if _, err := kept.Lookup(c.runtime, c.id); err != nil {
+			t.Fatalf("Lookup(%s, %s): %v", c.runtime, c.id, err)
+		}
+		before := maps.Clone(fsys.opens)
+		got, err := kept.Spec(c.runtime, c.id)
+		if !maps.Equal(before, fsys.opens) {
+			t.Errorf("Spec(%s, %s) after Lookup opened spec files again: %v, then %v", c.runtime, c.id, before, fsys.opens)
+		}
+		want, wantErr := fresh.Spec(c.runtime, c.id)
+		if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+			t.Errorf("Spec(%s, %s) with a kept spec = %+v, %v; read afresh %+v, %v", c.runtime, c.id, got, err, want, wantErr)
+		}
+		if c.id == idSpecBadHost && !errors.Is(err, hostroot.ErrMalformed) {
+			t.Errorf("Spec of a bad spec: %v, want ErrMalformed", err)
+		}
+	}
+	for name, n := range fsys.opens {
+		// The kept Reader read each once (a pod's infra spec too, for
+		// the pod's name); the fresh one at most once more.
+		if n > 2 {
+			t.Errorf("%s opened %d times by the two Readers, want at most 2", name, n)
+		}
 	}
 }

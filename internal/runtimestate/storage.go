@@ -191,7 +191,7 @@ func (s *scanner) readSpec(dir storageDir, id string) (*Info, error) {
 	if err != nil {
 		return nil, err
 	}
-	info, err := parseOCIConfig(name, data, id, "podman")
+	info, err := s.parseSpecFile(name, data, id, "podman")
 	if err != nil {
 		return nil, err
 	}

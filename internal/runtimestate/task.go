@@ -57,7 +57,7 @@ func (s *scanner) readTask(dir, namespace, id string) (*Info, error) {
 	if err != nil {
 		return nil, err
 	}
-	info, err := parseOCIConfig(name, data, id, taskRuntime(namespace))
+	info, err := s.parseSpecFile(name, data, id, taskRuntime(namespace))
 	if err != nil {
 		return nil, err
 	}
