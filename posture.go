@@ -713,7 +713,11 @@ var defaultDevices = []string{"null", "zero", "full", "random", "urandom", "tty"
 //     submounts a recursive bind such as -v /:/host brings along) is
 //     folded into it.
 func hostMounts(ctr, host []mounts.Mount, own []string) []HostMount {
-	var out []HostMount
+	type found struct {
+		HostMount
+		m *mounts.Mount
+	}
+	var out []found
 	for i := range ctr {
 		m := &ctr[i]
 		src, ok := hostPath(host, m)
@@ -726,24 +730,42 @@ func hostMounts(ctr, host []mounts.Mount, own []string) []HostMount {
 		if ownPath(src, own) || isDefaultDevice(src) {
 			continue
 		}
-		out = append(out, HostMount{Source: src, Target: m.MountPoint, ReadOnly: slices.Contains(m.Options, "ro"),
-			Sensitive: sensitive(src)})
+		out = append(out, found{HostMount{Source: src, Target: m.MountPoint, ReadOnly: slices.Contains(m.Options, "ro"),
+			Sensitive: sensitive(src)}, m})
 	}
-	slices.SortStableFunc(out, func(a, b HostMount) int { return strings.Compare(a.Target, b.Target) })
+	slices.SortStableFunc(out, func(a, b found) int { return strings.Compare(a.Target, b.Target) })
 	var kept []HostMount
-	for _, hm := range out {
+	for _, f := range out {
 		folded := false
 		for _, k := range kept {
-			if rel, ok := below(hm.Target, k.Target); ok && hm.Source == path.Join(k.Source, rel) {
+			// A submount a recursive bind brought along: it shows, below
+			// the bind's target, the host mount at the same place below
+			// its source. Its file system may be mounted elsewhere on the
+			// host too (procfs at /proc and at a bind of it), which is why
+			// every host place of it is tried, not only Source.
+			rel, ok := below(f.Target, k.Target)
+			if ok && (f.Source == path.Join(k.Source, rel) || hostMountedAt(host, f.m, path.Join(k.Source, rel))) {
 				folded = true
 				break
 			}
 		}
 		if !folded {
-			kept = append(kept, hm)
+			kept = append(kept, f.HostMount)
 		}
 	}
 	return kept
+}
+
+// hostMountedAt reports whether the host mounts m's file system (same
+// device and root) at p.
+func hostMountedAt(host []mounts.Mount, m *mounts.Mount, p string) bool {
+	for i := range host {
+		h := &host[i]
+		if h.Major == m.Major && h.Minor == m.Minor && h.Root == m.Root && h.MountPoint == p {
+			return true
+		}
+	}
+	return false
 }
 
 // hostPath returns the host path of the container mount m: the host mount

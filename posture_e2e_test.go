@@ -426,15 +426,7 @@ func moveIntoContainer(t *testing.T, root *hostroot.Root, init int) int {
 // it lists, by ID.
 func psInContainer(t *testing.T, rt *testctr.Runtime, sfx string) map[string]*psjson.Posture {
 	t.Helper()
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build examples/ps with")
-	}
-	bin := filepath.Join(t.TempDir(), "ps")
-	if _, err := testctr.Command([]string{"CGO_ENABLED=0"}, goCmd, "build", "-o", bin, "./examples/ps"); err != nil {
-		t.Fatal(err)
-	}
-	psBin, err := os.ReadFile(bin)
+	psBin, err := os.ReadFile(testctr.BuildStatic(t, "./examples/ps"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,8 @@ const (
 		"24 21 0:6 / /dev rw,nosuid shared:4 - devtmpfs udev rw,mode=755\n" +
 		"25 21 0:25 / /run rw,nosuid shared:5 - tmpfs tmpfs rw,mode=755\n" +
 		"26 21 254:0 /var/lib/docker /var/lib/docker rw,relatime - ext4 /dev/vda rw\n" +
-		"27 26 0:40 / /var/lib/docker/overlay2/4f1e/merged rw,relatime - overlay overlay rw,lowerdir=/l,upperdir=/u,workdir=/w\n"
+		"27 26 0:40 / /var/lib/docker/overlay2/4f1e/merged rw,relatime - overlay overlay rw,lowerdir=/l,upperdir=/u,workdir=/w\n" +
+		"28 21 0:21 / /srv/proc rw,relatime shared:6 - proc proc rw\n" // procfs again, as a test's bind mount of it
 )
 
 // member is one process of a posture fixture's container.
@@ -306,7 +307,10 @@ func TestPostureFindings(t *testing.T) {
 			m.mountinfo = defaultTable(
 				"610 600 254:0 / /host rw,relatime - ext4 /dev/vda rw\n",
 				"611 610 0:21 / /host/proc rw,relatime - proc proc rw\n",
-				"612 610 0:40 / /host/var/lib/docker/overlay2/4f1e/merged rw - overlay overlay rw\n")
+				"612 610 0:40 / /host/var/lib/docker/overlay2/4f1e/merged rw - overlay overlay rw\n",
+				// procfs's second host mount, whose host path (the
+				// shortest, /proc) is not where the bind shows it.
+				"613 610 0:21 / /host/srv/proc rw,relatime - proc proc rw\n")
 			return []member{m}
 		},
 		edit: func(p *hostscope.Posture) {

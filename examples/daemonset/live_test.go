@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -33,21 +32,13 @@ func TestLiveDaemonSet(t *testing.T) {
 		t.Skip("builds an image and runs containers; skipped with -short")
 	}
 	testctr.RequireRoot(t)
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build the agent with")
-	}
 	pm := testctr.Podman(t)
 	dk := testctr.Docker(t)
 	sfx := testctr.Suffix(t)
 	dir := t.TempDir()
 
 	// The agent: a static binary, as deploy/Containerfile builds it.
-	bin := filepath.Join(dir, "hostscope-agent")
-	if _, err := testctr.Command([]string{"CGO_ENABLED=0"}, goCmd, "build", "-o", bin, "."); err != nil {
-		t.Fatal(err)
-	}
-	agentBin, err := os.ReadFile(bin)
+	agentBin, err := os.ReadFile(testctr.BuildStatic(t, "."))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -246,12 +247,25 @@ func (r *Runtime) RemoveNewPauseImages(t testing.TB) {
 // at hand.
 func Listener(t testing.TB) string {
 	t.Helper()
+	return BuildStatic(t, "github.com/hostscope/hostscope/internal/testctr/listener")
+}
+
+// BuildStatic builds the Go program pkg (an import path, or a directory
+// relative to the test's package) with CGO_ENABLED=0, so that it runs in
+// a busybox image too, and returns the binary's path, in a directory
+// removed when the test ends. It skips t when no go command is at hand.
+func BuildStatic(t testing.TB, pkg string) string {
+	t.Helper()
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("no go command in PATH to build the listener program")
+		t.Skip("no go command in PATH to build " + pkg + " with")
 	}
-	out := filepath.Join(t.TempDir(), "listener")
-	if _, err := Command([]string{"CGO_ENABLED=0"}, goCmd, "build", "-o", out, "github.com/hostscope/hostscope/internal/testctr/listener"); err != nil {
+	name := path.Base(pkg)
+	if name == "." || name == ".." || name == "/" {
+		name = "program"
+	}
+	out := filepath.Join(t.TempDir(), name)
+	if _, err := Command([]string{"CGO_ENABLED=0"}, goCmd, "build", "-o", out, pkg); err != nil {
 		t.Fatal(err)
 	}
 	return out
