@@ -240,6 +240,7 @@ func checkAttribution(t *testing.T, ws []workload) {
 	})
 	t.Run("HOST_PROC bind mount", func(t *testing.T) {
 		mnt := t.TempDir()
+		testctr.LockHostMounts(t)
 		if err := unix.Mount("/proc", mnt, "", unix.MS_BIND, ""); err != nil {
 			t.Fatalf("bind-mounting /proc: %v", err)
 		}

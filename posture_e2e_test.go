@@ -235,6 +235,9 @@ func TestPostureEndToEndPodman(t *testing.T) {
 }
 
 func checkPostures(t *testing.T, rt *testctr.Runtime) {
+	// The host-root case must see the host's mounts as they were when its
+	// container started (it took them all along).
+	testctr.LockHostMounts(t)
 	sfx := testctr.Suffix(t)
 	image := "localhost/hostscope-posture:" + sfx
 	rt.Image(t, testctr.BusyboxTar(t, nil), image)

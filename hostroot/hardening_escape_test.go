@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hostscope/hostscope/hostroot"
+	"github.com/hostscope/hostscope/internal/testctr"
 	"golang.org/x/sys/unix"
 )
 
@@ -122,6 +123,7 @@ func newHostile(t *testing.T) *hostile {
 	// A real procfs inside the tree, as a container has: its /proc/1/root
 	// is the host's root, the most direct way out there is.
 	must(os.MkdirAll(filepath.Join(h.dir, "proc"), 0o555))
+	testctr.LockHostMounts(t)
 	must(unix.Mount("proc", filepath.Join(h.dir, "proc"), "proc", 0, ""))
 	t.Cleanup(func() { unix.Unmount(filepath.Join(h.dir, "proc"), unix.MNT_DETACH) })
 	return h
@@ -208,6 +210,7 @@ func escapeRoots(t *testing.T, h *hostile, pid int) map[string]func(t *testing.T
 		return pr
 	}
 	bind := t.TempDir()
+	testctr.LockHostMounts(t)
 	if err := unix.Mount("/proc", bind, "", unix.MS_BIND, ""); err != nil {
 		t.Fatalf("bind-mounting /proc: %v", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/hostscope/hostscope/hostroot"
 	"github.com/hostscope/hostscope/hostroot/hostroottest"
+	"github.com/hostscope/hostscope/internal/testctr"
 	"golang.org/x/sys/unix"
 )
 
@@ -319,6 +320,9 @@ func TestDescriptorsReadOnly(t *testing.T) {
 	dir := t.TempDir()
 	writeTree(t, dir, map[string]string{"etc/hostname": "tree\n"}, map[string]string{"link": "etc/hostname"})
 	bind := t.TempDir()
+	if os.Geteuid() == 0 {
+		testctr.LockHostMounts(t)
+	}
 	bound := os.Geteuid() == 0 && unix.Mount("/proc", bind, "", unix.MS_BIND, "") == nil
 	if bound {
 		t.Cleanup(func() { unix.Unmount(bind, unix.MNT_DETACH) })

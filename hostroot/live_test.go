@@ -13,6 +13,7 @@ import (
 
 	"github.com/hostscope/hostscope/hostroot"
 	"github.com/hostscope/hostscope/hostroot/hostroottest"
+	"github.com/hostscope/hostscope/internal/testctr"
 	"golang.org/x/sys/unix"
 )
 
@@ -146,6 +147,7 @@ func TestProcRootLive(t *testing.T) {
 	// another path, named by HOST_PROC.
 	t.Run("HOST_PROC bind mount", func(t *testing.T) {
 		mnt := t.TempDir()
+		testctr.LockHostMounts(t)
 		if err := unix.Mount("/proc", mnt, "", unix.MS_BIND, ""); err != nil {
 			t.Skipf("cannot bind-mount /proc: %v", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hostscope/hostscope/internal/testctr"
 	"golang.org/x/sys/unix"
 )
 
@@ -43,6 +44,7 @@ func TestTraceEveryOpenReadOnly(t *testing.T) {
 	}
 	bin := helperBinary(t)
 	bind := t.TempDir()
+	testctr.LockHostMounts(t)
 	if err := unix.Mount("/proc", bind, "", unix.MS_BIND, ""); err != nil {
 		t.Fatalf("bind-mounting /proc: %v", err)
 	}
