@@ -89,9 +89,9 @@ func ociSecurity(name string, o *ociSpec, spec *Spec) error {
 		spec.NoNewPrivileges = o.Process.NoNewPrivileges
 		if c := o.Process.Capabilities; c != nil {
 			spec.Capabilities = true
-			for _, cap := range c.Bounding {
-				if !capName(cap) {
-					return fmt.Errorf("%w: %s: capability %q", hostroot.ErrMalformed, name, cap)
+			for _, b := range c.Bounding {
+				if !capName(b) {
+					return fmt.Errorf("%w: %s: capability %q", hostroot.ErrMalformed, name, b)
 				}
 			}
 			spec.Bounding = slices.Compact(slices.Sorted(slices.Values(c.Bounding)))
