@@ -261,11 +261,7 @@ func checkPostures(t *testing.T, rt *testctr.Runtime) {
 			}
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		rmArgs := []string{"rm", "-f", id}
-		if rt.Name == "podman" {
-			rmArgs = []string{"rm", "-f", "-t", "0", id}
-		}
-		rt.Cleanup(t, rmArgs...)
+		rt.CleanupContainer(t, id)
 		ids[c.name] = id
 	}
 

@@ -100,11 +100,7 @@ func checkRoundTripContainer(t *testing.T, rt *testctr.Runtime) {
 	id := rt.MustRun(t, "run", "-d", "--name", "hostscope-snapshot-"+sfx,
 		"--device", "/dev/null:/dev/extra-null", "-v", "/etc:/host-etc:ro",
 		image, "httpd", "-f", "-p", "8080", "-h", "/")
-	if rt.Name == "podman" {
-		rt.Cleanup(t, "rm", "-f", "-t", "0", id)
-	} else {
-		rt.Cleanup(t, "rm", "-f", id)
-	}
+	rt.CleanupContainer(t, id)
 	root := nativeRoot(t)
 	ctx := context.Background()
 	opts := &hostscope.Options{Posture: true, Sockets: true}

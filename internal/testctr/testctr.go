@@ -107,6 +107,16 @@ func (r *Runtime) Cleanup(t testing.TB, args ...string) {
 	})
 }
 
+// CleanupContainer registers the forced removal of container id, without
+// podman's ten-second stop timeout.
+func (r *Runtime) CleanupContainer(t testing.TB, id string) {
+	if r.Name == "podman" {
+		r.Cleanup(t, "rm", "-f", "-t", "0", id)
+		return
+	}
+	r.Cleanup(t, "rm", "-f", id)
+}
+
 // Command runs name with args (and env added) under a two-minute timeout,
 // returning the trimmed standard output, or an error carrying the command
 // and its standard error.
